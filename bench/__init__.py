@@ -1,0 +1,1 @@
+"""OpsGraph bench layer."""

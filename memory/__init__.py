@@ -1,0 +1,1 @@
+"""OpsGraph memory layer."""

@@ -1,0 +1,1 @@
+"""OpsGraph opsgraph layer."""

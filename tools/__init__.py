@@ -1,0 +1,1 @@
+"""OpsGraph tools layer."""
