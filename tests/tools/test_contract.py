@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tools
-from tools import changepoint, data_quality, drift, performance, slo
+from tools import capacity, changepoint, data_quality, drift, performance, slo
 from tools.results import ToolResult
 
 OWN_MODULES = sorted(
@@ -32,6 +32,7 @@ CALLS = [
     lambda: slo.latency_slo(np.abs(X[:, 0]) * 100, slo_p95_ms=150),
     lambda: slo.error_rate_check(3, 100),
     lambda: changepoint.change_scan(X[:, 0]),
+    lambda: capacity.replicas_for_slo(10, 100, 400, current_replicas=2),
 ]
 
 
