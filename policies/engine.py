@@ -130,7 +130,8 @@ def _parse_cron(spec: str) -> tuple[frozenset[int], frozenset[int]]:
     return expand(parts[0], _WEEKDAYS, 6), expand(parts[1], None, 23)
 
 
-def _utc(at: datetime) -> datetime:
+def as_utc(at: datetime) -> datetime:
+    """A UTC-aware datetime; naive ones (as SQLite returns them) are taken to be UTC."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
@@ -166,16 +167,16 @@ class FreezeWindow(BaseModel):
         ranged = self.start is not None or self.end is not None
         if ranged == (self.cron is not None):
             raise ValueError(f"freeze window {self.id!r} needs either start and end, or cron (not both)")
-        if ranged and (self.start is None or self.end is None or _utc(self.end) <= _utc(self.start)):
+        if ranged and (self.start is None or self.end is None or as_utc(self.end) <= as_utc(self.start)):
             raise ValueError(f"freeze window {self.id!r} needs both start and end, with end after start")
         return self
 
     def contains(self, now: datetime) -> bool:
         """True when ``now`` falls inside the window (start inclusive, end exclusive)."""
         if self.cron is None:
-            return _utc(self.start) <= _utc(now) < _utc(self.end)  # type: ignore[arg-type]
+            return as_utc(self.start) <= as_utc(now) < as_utc(self.end)  # type: ignore[arg-type]
         days, hours = _parse_cron(self.cron)
-        local = _utc(now).astimezone(ZoneInfo(self.tz))
+        local = as_utc(now).astimezone(ZoneInfo(self.tz))
         return local.weekday() in days and local.hour in hours
 
 
