@@ -36,5 +36,5 @@ def test_role_book_from_yaml_with_default_roles(tmp_path):
 def test_role_book_rejects_unknown_roles(tmp_path):
     path = tmp_path / "roles.yaml"
     path.write_text("users:\n  alice: [wizard]\n")
-    with pytest.raises(ValueError, match="invalid role book .*users.alice"):
+    with pytest.raises(ValueError, match="(?s)invalid role book .*users.alice"):
         RoleBook.load(path)
