@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from memory.models import AuditRow
 from memory.store import Store
+from policies.redact import redact, redact_obj
 
 GENESIS = "0" * 64
 _APPEND_ATTEMPTS = 20
@@ -82,3 +84,20 @@ def verify(store: Store) -> AuditVerdict:
                                 reason=f"entry {row.seq} content does not match its hash (edited)")
         prev = row.hash
     return AuditVerdict(ok=True, entries=len(rows))
+
+
+def export_jsonl(store: Store, path: Path | str) -> int:
+    """Write the chain as JSON lines for sharing, personal data redacted; returns the number of entries.
+
+    Hashes are exported as stored, so an export shows the chain's shape but cannot re-verify
+    redacted entries: verify against the database, share the export.
+    """
+    rows = store.audit_entries()
+    with Path(path).open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps({
+                "seq": row.seq, "at": _iso(row.at), "actor": redact(row.actor), "kind": row.kind,
+                "incident_id": row.incident_id, "subject": redact(row.subject), "payload": redact_obj(row.payload),
+                "prev_hash": row.prev_hash, "hash": row.hash, "redacted": True,
+            }, sort_keys=True, default=str) + "\n")
+    return len(rows)
