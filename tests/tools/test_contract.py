@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tools
-from tools import capacity, changepoint, data_quality, drift, performance, slo
+from tools import capacity, changepoint, data_quality, drift, forecast, performance, slo
 from tools.results import ToolResult
 
 OWN_MODULES = sorted(
@@ -33,6 +33,8 @@ CALLS = [
     lambda: slo.error_rate_check(3, 100),
     lambda: changepoint.change_scan(X[:, 0]),
     lambda: capacity.replicas_for_slo(10, 100, 400, current_replicas=2),
+    lambda: forecast.holt_winters_forecast(X[:, 0], period=0, horizon=5),
+    lambda: forecast.time_to_breach(X[:, 0], 3.0, 0, 10),
 ]
 
 
