@@ -1,0 +1,200 @@
+"""What each platform action really does to the simulated fleet, and how it is undone.
+
+One class per action: ``check`` validates the parameters against the service (PlatformError
+on bad ones), ``apply`` changes the world and returns a token, ``revert`` uses the token to
+put things back. An action that does not address the active fault has no healing effect:
+scaling does not fix nulls, restarting the pipeline does not fix a bad model.
+
+| action | params | effect | undo |
+|---|---|---|---|
+| rollback_model | to_version? | the version live before the current one (or ``to_version``) goes live | redeploy the version rolled back from |
+| retrain_model | window_min? (240), reference_min? (60) | fit a new version on matured labelled rows of the last ``window_min``; deploy it; its reference becomes the last ``reference_min`` of traffic | redeploy the previous version (and its reference) |
+| scale_up / scale_down | replicas? (target count) | set the replica count | set the previous count |
+| restart_pipeline | — | clear pipeline faults (nulls) that have started | nothing to undo; records an event |
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from sims.services import ModelVersion, fit_estimator
+from tools.actions import PlatformError
+
+if TYPE_CHECKING:
+    from sims.world import ServiceState, SimWorld
+
+
+class SimAction:
+    """Base class of an action on the simulated platform."""
+
+    name: ClassVar[str]
+    params: ClassVar[dict[str, type | tuple[type, ...]]] = {}
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        unknown = set(params) - set(self.params)
+        if unknown:
+            raise PlatformError(f"{self.name}: unknown params {sorted(unknown)}; allowed: {sorted(self.params)}")
+        for key, typ in self.params.items():
+            if key in params and (not isinstance(params[key], typ) or isinstance(params[key], bool)):
+                raise PlatformError(f"{self.name}: param {key!r} must be {typ}, got {params[key]!r}")
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        raise NotImplementedError
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        raise NotImplementedError
+
+
+class RollbackModel(SimAction):
+    name = "rollback_model"
+    params = {"to_version": str}
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        target = params.get("to_version")
+        if target is None and len(svc.live_stack) < 2:
+            raise PlatformError(f"rollback_model: {svc.name} has no earlier live version than {svc.live.version}")
+        if target is not None and target not in svc.versions:
+            raise PlatformError(f"rollback_model: unknown version {target!r}; registered: {sorted(svc.versions)}")
+        if target is not None and target == svc.live.version:
+            raise PlatformError(f"rollback_model: {target} is already live on {svc.name}")
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        token = list(svc.live_stack)
+        target = params.get("to_version") or svc.live_stack[-2]
+        previous = svc.live.version
+        if target in svc.live_stack:
+            del svc.live_stack[len(svc.live_stack) - svc.live_stack[::-1].index(target) :]
+        else:
+            svc.live_stack.append(target)
+        world.record(svc, "rollback", {"from": previous, "to": target, "action_id": action_id})
+        return token
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        previous = svc.live.version
+        svc.live_stack[:] = token
+        world.record(svc, "deploy", {"from": previous, "to": svc.live.version, "undo_of": action_id})
+
+
+class RetrainModel(SimAction):
+    name = "retrain_model"
+    params = {"window_min": (int, float), "reference_min": (int, float)}
+    min_rows = 200
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        for key in ("window_min", "reference_min"):
+            if key in params and not 0 < params[key] <= world.history_min:
+                raise PlatformError(f"retrain_model: {key} must be in (0, {world.history_min}], got {params[key]}")
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        window = float(params.get("window_min", 240))
+        reference = float(params.get("reference_min", 60))
+        rows = world.rows(svc.name, window)
+        X, y = rows["X"], rows["y"]
+        train = rows["t"] + svc.spec.label_delay_min <= world.elapsed_min  # labels have arrived
+        if train.sum() < self.min_rows:
+            raise PlatformError(
+                f"retrain_model: only {int(train.sum())} matured labelled rows in the last {window:g} min "
+                f"(need {self.min_rows})"
+            )
+        seed = world.scenario.seed + len(svc.versions)
+        estimator, impute = fit_estimator(svc.kind, X[train], y[train], seed=seed)
+        # The new reference is the regime the model now serves: the latest traffic with the
+        # rows' true labels (the simulator's stand-in for a validation set). Rows that were
+        # also training rows are scored by a model fitted without them, so the reference
+        # accuracy stays honest.
+        ref = (rows["t"] >= world.elapsed_min - reference) & ~np.isnan(X).any(axis=1)
+        scores = estimator.predict_proba(np.where(np.isnan(X), impute, X))[:, 1]
+        both = ref & train
+        if both.any() and (train & ~ref).sum() >= self.min_rows:
+            held_out, _ = fit_estimator(svc.kind, X[train & ~ref], y[train & ~ref], seed=seed)
+            scores[both] = held_out.predict_proba(X[both])[:, 1]
+        version = ModelVersion(
+            version=svc.next_version(),
+            estimator=estimator,
+            impute=impute,
+            reference_features=X[ref],
+            reference_predictions=scores[ref],
+            reference_labels=y[ref],
+            created_at=world.now(),
+            note=f"retrained on {int(train.sum())} rows of the last {window:g} min",
+        )
+        token = list(svc.live_stack)
+        world.deploy(
+            svc, version, kind="retrain", detail={"rows": int(train.sum()), "window_min": window, "action_id": action_id}
+        )
+        return token
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        previous = svc.live.version
+        svc.live_stack[:] = token
+        world.record(svc, "deploy", {"from": previous, "to": svc.live.version, "undo_of": action_id})
+
+
+class _Scale(SimAction):
+    params = {"replicas": int}
+
+    def target(self, svc: ServiceState, params: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        n = self.target(svc, params)
+        if not 1 <= n <= svc.spec.max_replicas:
+            raise PlatformError(f"{self.name}: replicas must be in [1, {svc.spec.max_replicas}], got {n}")
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        token = svc.replicas
+        svc.replicas = self.target(svc, params)
+        world.record(svc, "scale", {"from": token, "to": svc.replicas, "action_id": action_id})
+        return token
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        previous = svc.replicas
+        svc.replicas = token
+        world.record(svc, "scale", {"from": previous, "to": token, "undo_of": action_id})
+
+
+class ScaleUp(_Scale):
+    name = "scale_up"
+
+    def target(self, svc: ServiceState, params: dict[str, Any]) -> int:
+        n = params.get("replicas", min(svc.spec.max_replicas, 2 * svc.replicas))
+        if n < svc.replicas:
+            raise PlatformError(f"scale_up: target {n} is below the current {svc.replicas} replicas; use scale_down")
+        return n
+
+
+class ScaleDown(_Scale):
+    name = "scale_down"
+
+    def target(self, svc: ServiceState, params: dict[str, Any]) -> int:
+        n = params.get("replicas", max(1, svc.replicas // 2))
+        if n > svc.replicas:
+            raise PlatformError(f"scale_down: target {n} is above the current {svc.replicas} replicas; use scale_up")
+        return n
+
+
+class _ClearFault(SimAction):
+    """Remove the cause of the service's faults that this action clears; undo records only an event."""
+
+    event: ClassVar[str]
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        cleared = world.clear_faults(svc.name, self.name)
+        world.record(svc, self.event, {"cleared": cleared, "action_id": action_id})
+        return cleared
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        world.record(svc, "undo", {"action": self.name, "undo_of": action_id, "note": "harmless; nothing to undo"})
+
+
+class RestartPipeline(_ClearFault):
+    name = "restart_pipeline"
+    event = "restart"
+
+
+ACTIONS: dict[str, SimAction] = {a.name: a for a in (RollbackModel(), RetrainModel(), ScaleUp(), ScaleDown(), RestartPipeline())}
