@@ -24,6 +24,8 @@ from memory.models import (
 )
 
 OPEN_STATUSES = ("open", "awaiting_approval", "executing")
+# Escalated incidents wait for a human: new signals of the service join them instead of opening more.
+ACTIVE_STATUSES = (*OPEN_STATUSES, "escalated")
 
 
 def sqlite_url(path: Path) -> str:
@@ -99,9 +101,9 @@ class Store:
             return list(session.scalars(query))
 
     def open_incident_for(self, service: str, source_id: str | None) -> IncidentRow | None:
-        """The open incident of a service (in one metric source), if any."""
+        """The active (open or escalated) incident of a service in one metric source, if any."""
         query = select(IncidentRow).where(IncidentRow.service == service,
-                                          IncidentRow.status.in_(OPEN_STATUSES))
+                                          IncidentRow.status.in_(ACTIVE_STATUSES))
         if source_id is not None:
             query = query.where(IncidentRow.source_id == source_id)
         with self.session() as session:

@@ -1,0 +1,65 @@
+"""What the graph's nodes need from the outside, passed in once when the graph is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from memory.store import Store
+from tools.actions import Platform
+from tools.observations import MetricSource
+
+
+class SourceRegistry(Protocol):
+    """Finds the metric source and platform behind a source id, and persists changes to them."""
+
+    def open(self, source_id: str) -> tuple[MetricSource, Platform]:
+        """The source and platform for this id (loaded if needed)."""
+        ...
+
+    def commit(self, source_id: str) -> None:
+        """Persist whatever executing actions or waiting changed."""
+        ...
+
+
+class ApprovalChannel(Protocol):
+    """Somewhere an approval request is posted: terminal, web, Slack."""
+
+    name: str
+
+    def post(self, request: dict[str, Any]) -> None:
+        """Announce a pending approval; must not raise on delivery failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """Windows and thresholds of the monitor and verify steps."""
+
+    window_min: float = 60.0
+    label_window_min: float = 120.0
+    psi_threshold: float = 0.25
+    ks_alpha: float = 0.001
+    null_threshold: float = 0.05
+    min_accuracy_drop: float = 0.05
+    accuracy_alpha: float = 0.01
+    min_labels: int = 100
+    error_rate_slo: float = 0.02
+    verify_wait_min: float = 60.0
+    deploy_lookback_min: float = 240.0
+
+
+@dataclass
+class AgentDeps:
+    """Everything the nodes use; the graph is built once around it."""
+
+    store: Store
+    sources: SourceRegistry
+    catalogue: Any
+    policy: Any
+    memory: Any | None = None
+    postmortem_dir: Path | None = None
+    channels: list[ApprovalChannel] = field(default_factory=list)
+    settings: MonitorSettings = field(default_factory=MonitorSettings)
+    actor: str = "opsgraph"

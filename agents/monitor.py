@@ -1,0 +1,118 @@
+"""Monitor agent: runs the numeric tools over a service's live window and turns breaches into findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agents.deps import MonitorSettings
+from agents.state import Finding
+from tools.data_quality import null_rates
+from tools.drift import ks_drift, prediction_drift, psi
+from tools.observations import MetricSource, ServiceInfo
+from tools.performance import performance_drop
+from tools.results import ToolResult
+from tools.slo import error_rate_check, latency_slo
+
+FINDING_KINDS = ("null_rate", "feature_drift", "prediction_drift", "performance_drop", "latency_slo", "error_rate")
+
+
+class Scan:
+    """Findings of one scan and every tool call made for it (cited or not)."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.results: list[ToolResult] = []
+        self.checked: dict[str, bool] = {}  # finding kind -> whether the tool had enough data to judge
+
+    def record(self, result: ToolResult, kind: str) -> ToolResult:
+        """Keep a tool result and note whether it could judge its check."""
+        self.results.append(result)
+        self.checked[kind] = self.checked.get(kind, False) or result.ok
+        return result
+
+
+def scan(
+    source: MetricSource,
+    info: ServiceInfo,
+    settings: MonitorSettings,
+    *,
+    window_min: float | None = None,
+    label_window_min: float | None = None,
+    kinds: tuple[str, ...] = FINDING_KINDS,
+) -> Scan:
+    """Run every check in ``kinds`` on the service's latest window; return findings and tool results."""
+    window = source.window(info.name, window_min or settings.window_min)
+    reference = source.reference(info.name)
+    observed_at = source.now().isoformat()
+    out = Scan()
+
+    def add(kind: str, layer: str, severity: str, result: ToolResult, summary: str) -> None:
+        out.findings.append(Finding(service=info.name, kind=kind, layer=layer, severity=severity,  # type: ignore[arg-type]
+                                    summary=summary, tool_call_id=result.tool_call_id, tool=result.tool,
+                                    figures=dict(result.figures), observed_at=observed_at))
+
+    checks: dict[str, Callable[[], None]] = {}
+
+    def check_nulls() -> None:
+        result = out.record(null_rates(window.features, window.feature_names, reference=reference.features,
+                                       threshold=settings.null_threshold), "null_rate")
+        columns = result.figure("columns_with_nulls") or []
+        if result.ok and columns:
+            rate = result.figure("max_null_rate")
+            add("null_rate", "data", "critical" if rate >= 0.2 else "warning", result,
+                f"feature pipeline sends nulls in {', '.join(columns)}: max null rate "
+                f"{result.cite('max_null_rate', '{:.1%}')} in {result.figure('max_feature')} "
+                f"(threshold {settings.null_threshold:.0%})")
+
+    def check_feature_drift() -> None:
+        by_psi = out.record(psi(reference.features, window.features, feature_names=window.feature_names,
+                                threshold=settings.psi_threshold), "feature_drift")
+        by_ks = out.record(ks_drift(reference.features, window.features, feature_names=window.feature_names,
+                                    alpha=settings.ks_alpha), "feature_drift")
+        if not (by_psi.ok and by_ks.ok):
+            return
+        drifted = [f for f in by_psi.figure("drifted") or [] if f in set(by_ks.figure("drifted") or [])]
+        if drifted:
+            add("feature_drift", "data", "warning", by_psi,
+                f"input drift in {', '.join(drifted)}: max PSI {by_psi.cite('max_psi', '{:.2f}')} in "
+                f"{by_psi.figure('max_feature')}, KS D {by_ks.cite('max_statistic', '{:.2f}')}")
+
+    def check_prediction_drift() -> None:
+        result = out.record(prediction_drift(reference.predictions, window.predictions,
+                                             threshold=settings.psi_threshold), "prediction_drift")
+        if result.ok and result.figure("drifted"):
+            add("prediction_drift", "model", "warning", result,
+                f"model output distribution shifted: PSI {result.cite('psi', '{:.2f}')}, "
+                f"KS D {result.cite('ks_statistic', '{:.2f}')}")
+
+    def check_performance() -> None:
+        labelled = source.window(info.name, label_window_min or settings.label_window_min)
+        result = out.record(performance_drop(reference.labels, reference.predictions, labelled.labels,
+                                             labelled.labelled_predictions, min_labels=settings.min_labels,
+                                             alpha=settings.accuracy_alpha, min_drop=settings.min_accuracy_drop),
+                            "performance_drop")
+        if result.ok and result.figure("degraded"):
+            add("performance_drop", "model", "critical", result,
+                f"accuracy on matured labels fell from {result.cite('reference_accuracy', '{:.3f}')} to "
+                f"{result.cite('current_accuracy', '{:.3f}')} (p={result.cite('p_value', '{:.2g}')}, "
+                f"n={result.figure('n_labels')})")
+
+    def check_latency() -> None:
+        result = out.record(latency_slo(window.latency_ms, slo_p95_ms=info.slo_p95_ms), "latency_slo")
+        if result.ok and result.figure("breach"):
+            add("latency_slo", "infrastructure", "critical" if result.figure("burn", 0) >= 2 else "warning", result,
+                f"p95 latency {result.cite('p95_ms', '{:.0f}')} ms over the {info.slo_p95_ms:.0f} ms SLO "
+                f"(burn {result.cite('burn', '{:.2f}')})")
+
+    def check_errors() -> None:
+        result = out.record(error_rate_check(window.errors, window.requests,
+                                             slo_error_rate=settings.error_rate_slo), "error_rate")
+        if result.ok and result.figure("breach"):
+            add("error_rate", "application", "critical", result,
+                f"error rate {result.cite('error_rate', '{:.2%}')} over the {settings.error_rate_slo:.0%} SLO")
+
+    checks.update(null_rate=check_nulls, feature_drift=check_feature_drift, prediction_drift=check_prediction_drift,
+                  performance_drop=check_performance, latency_slo=check_latency, error_rate=check_errors)
+    for kind in kinds:
+        checks[kind]()
+    return out
