@@ -6,14 +6,15 @@ once the season is settled (the first two cycles of the longest candidate period
 1. Prediction. An additive level plus a seasonal profile (Holt-Winters without trend). Candidate
    periods (daily, weekly, in points) are given or, with ``period=None``, one is inferred from the
    first ``infer_after`` points; a candidate is adopted once two of its cycles have been seen and their
-   autocorrelation shows the pattern, so a stated period that the data do not show is ignored.
+   cycles correlate, so a stated period that the data do not show is ignored.
 2. Level shifts. When errors of one sign stay large for ``shift_run`` points the level jumps to a fast
    estimate instead of crawling there, so a shift raises one alert rather than hundreds.
 3. Surprise. The absolute error over a robust running scale (an EWMA of clipped ``|error|``, floored
    at ``scale_floor`` times the stream's overall spread) is divided by the stream's own running
    99th percentile of that ratio, in the spirit of Numenta's anomaly likelihood: a stream that is
    always spiky is not always alarming. A value beyond anything seen so far (a new high or low)
-   counts as at least ``novelty`` times that percentile.
+   counts as at least ``novelty`` times that percentile, more the further past the record it goes;
+   records are common in a young stream and rare (about 1/n) in an old one.
 4. Suppression. After a peak, a point only scores if it beats ``margin`` times the peak, which decays
    with ``half_life`` points, so one incident yields one high score.
 
@@ -37,7 +38,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tools.results import ToolInputError
+from tools._validate import as_float_array, probability
+from tools.results import ToolInputError, ToolResult, insufficient, tool_result
 
 
 def _detrended(values: np.ndarray) -> np.ndarray:
@@ -46,14 +48,22 @@ def _detrended(values: np.ndarray) -> np.ndarray:
     return resid - resid.mean()
 
 
-def autocorrelation(values: np.ndarray, lag: int) -> float:
-    """Autocorrelation of a linearly detrended series at one lag (0 for a constant series)."""
+def season_strength(values: np.ndarray, lag: int) -> float:
+    """Correlation of a series with itself ``lag`` points later, net of trend (0 for a constant series).
+
+    The trend is the one the two overlapping stretches imply (difference of their means over ``lag``),
+    so a season does not leak into it; unlike the textbook autocorrelation the value is not shrunk by
+    the overlap, so two clean cycles give ~1.
+    """
     values = np.asarray(values, dtype=float)
-    if values.size < 3 or np.ptp(values) == 0.0 or not 0 < lag < values.size:
+    if values.size < 3 or np.ptp(values) == 0.0 or not 0 < lag < values.size - 1:
         return 0.0
-    x = _detrended(values)
-    denom = float(x @ x)
-    return float(x[:-lag] @ x[lag:]) / denom
+    slope = (values[lag:].mean() - values[:-lag].mean()) / lag
+    x = values - slope * np.arange(values.size)
+    a, b = x[:-lag] - x[:-lag].mean(), x[lag:] - x[lag:].mean()
+    denom = math.sqrt(float(a @ a) * float(b @ b))
+    spread = float(np.sum((values - values.mean()) ** 2))
+    return float(a @ b) / denom if denom > 1e-12 * spread * spread else 0.0
 
 
 def infer_period(values: np.ndarray, *, min_period: int = 4, min_acf: float = 0.3) -> int | None:
@@ -79,17 +89,20 @@ class StreamingAnomalyDetector:
     """Score each point of a metric stream in [0, 1); the model is described in the module docstring.
 
     Parameters (keyword-only): ``period`` points per season, a list of candidate periods (e.g. one
-    day and one week in points), 0 for none, or None to infer one; ``burn_in`` points scored 0;
+    day and one week in points), 0 for none, or None to infer one; ``burn_in`` points scored 0
+    (default: two cycles of the shortest candidate period, at least 50);
     ``alpha`` level rate; ``gamma`` seasonal rate; ``scale_rate`` rate of the error scale;
     ``scale_floor`` smallest error scale as a share of the stream's spread; ``shift_run`` large
     same-sign errors that re-level the model; ``novelty`` surprise of a new extreme; ``half_life`` and
-    ``margin`` of the suppression; ``min_acf`` autocorrelation a season must show; ``infer_after``
+    ``margin`` of the suppression; ``min_strength`` the ``season_strength`` a given period must show
+    and ``min_acf`` the autocorrelation an inferred one must show; ``infer_after``
     points buffered before inferring a period when none is given.
     """
 
     __slots__ = (
         "alpha", "gamma", "scale_rate", "scale_floor", "shift_run", "novelty", "decay", "margin", "min_acf",
-        "burn_in", "period", "_candidates", "_checks", "_buffer", "_acf", "_n", "_season", "_level", "_fast",
+        "min_strength", "burn_in", "period", "_candidates", "_checks", "_buffer", "_acf", "_n", "_season",
+        "_level", "_fast",
         "_scale", "_run", "_sign", "_mean", "_m2", "_q", "_hi", "_lo", "_peak",
     )
 
@@ -97,7 +110,7 @@ class StreamingAnomalyDetector:
         self,
         *,
         period: int | Sequence[int] | None = None,
-        burn_in: int = 50,
+        burn_in: int | None = None,
         alpha: float = 0.05,
         gamma: float = 0.1,
         scale_rate: float = 0.02,
@@ -107,6 +120,7 @@ class StreamingAnomalyDetector:
         half_life: float = 50.0,
         margin: float = 2.0,
         min_acf: float = 0.3,
+        min_strength: float = 0.5,
         infer_after: int = 1000,
     ) -> None:
         if period is None or period == 0:
@@ -121,13 +135,15 @@ class StreamingAnomalyDetector:
             if not 0.0 < rate <= 1.0:
                 raise ToolInputError(f"{name} must be in (0, 1], got {rate!r}")
         if not (half_life > 0 and margin >= 1 and novelty >= 0 and scale_floor >= 0 and shift_run >= 1
-                and burn_in >= 0 and infer_after >= 8):
+                and (burn_in is None or burn_in >= 0) and infer_after >= 8):
             raise ToolInputError("need half_life > 0, margin >= 1, novelty >= 0, scale_floor >= 0, shift_run >= 1, "
                                  "burn_in >= 0 and infer_after >= 8")
         self.alpha, self.gamma, self.scale_rate, self.scale_floor = alpha, gamma, scale_rate, scale_floor
         self.shift_run, self.novelty, self.margin, self.min_acf = shift_run, novelty, margin, min_acf
+        self.min_strength = min_strength
         self.decay = 0.5 ** (1.0 / half_life)
-        self.burn_in = burn_in
+        # Until the season is settled the model mistakes it for anomalies, so do not score before then.
+        self.burn_in = burn_in if burn_in is not None else max(50, 2 * min(candidates, default=0))
         self._candidates = sorted(set(candidates))
         # When to look at the data: two cycles of each candidate, or once after infer_after points.
         self._checks = [2 * p for p in self._candidates] if period is not None else [infer_after]
@@ -136,7 +152,7 @@ class StreamingAnomalyDetector:
     def _reset(self) -> None:
         self.period = 0
         self._buffer: list[float] | None = [] if self._checks else None
-        self._acf = self.min_acf
+        self._acf = self.min_strength
         self._n = 0
         self._season = [0.0]
         self._level = self._fast = self._scale = 0.0
@@ -151,12 +167,18 @@ class StreamingAnomalyDetector:
         """Points seen."""
         return self._n
 
+    def predict(self) -> float:
+        """The model's expectation for the next point (level plus its seasonal term); NaN before any point."""
+        if self._n == 0:
+            return math.nan
+        return self._level + self._season[self._n % len(self._season)]
+
     def _settle_season(self) -> None:
         """Adopt the period the buffered data support best, rebuilding the profile from the buffer."""
         buffer = np.asarray(self._buffer)
         if self._candidates:
             lag = self._checks.pop(0) // 2
-            acf = autocorrelation(buffer, lag)
+            acf = season_strength(buffer, lag)
             chosen = lag if acf >= self._acf else 0
             if chosen:
                 self._acf = acf
@@ -168,7 +190,7 @@ class StreamingAnomalyDetector:
         if not chosen:
             return
         cycles = buffer[: buffer.size - buffer.size % chosen].reshape(-1, chosen)
-        profile = _detrended(cycles.ravel()).reshape(cycles.shape).mean(axis=0)
+        profile = (cycles - cycles.mean(axis=1, keepdims=True)).mean(axis=0)
         self.period = chosen
         self._season = profile.tolist()
         self._level = self._fast = float(np.mean(buffer[-chosen:]))
@@ -250,3 +272,44 @@ class StreamingAnomalyDetector:
             return r / (1.0 + r)
         self._peak = peak
         return 0.0
+
+
+def anomaly_scan(
+    series: np.ndarray,
+    *,
+    period: int | Sequence[int] | None = None,
+    threshold: float = 0.6,
+) -> ToolResult:
+    """Run the streaming detector over a series; points scoring >= ``threshold`` are anomalies.
+
+    The default threshold is close to the one NAB's standard profile picks for this detector (0.61,
+    see docs/benchmarks.md). NaN points (scrape gaps) are filled with the model's prediction and
+    never flagged; indices refer to ``series``.
+    """
+    values = as_float_array(series, "series", allow_nan=True)
+    limit = probability(threshold, "threshold")
+    detector = StreamingAnomalyDetector(period=period)
+    gaps = np.isnan(values)
+    inputs = {"n": values.size, "period": period, "threshold": limit}
+    if values.size - gaps.sum() <= detector.burn_in:
+        return insufficient("anomaly", f"need more than {detector.burn_in} non-NaN points, got "
+                            f"{values.size - gaps.sum()}", inputs=inputs)
+    update = detector.update
+    scores = np.zeros(values.size)
+    start = int(np.argmax(~gaps))  # leading gaps: nothing to predict them from
+    for i, (x, gap) in enumerate(zip(values[start:].tolist(), gaps[start:].tolist(), strict=True), start):
+        # A gap is filled with the model's own prediction: it keeps the seasonal phase and cannot alarm.
+        score = update(detector.predict() if gap else x)
+        scores[i] = 0.0 if gap else score
+    hits = np.flatnonzero(scores >= limit)
+    top = int(np.argmax(scores))
+    figures = {
+        "anomaly_detected": bool(hits.size),
+        "anomalies": hits,
+        "anomaly_scores": scores[hits],
+        "max_score": float(scores[top]),
+        "max_index": top,
+        "period": detector.period,
+        "n": int(values.size - gaps.sum()),
+    }
+    return tool_result("anomaly", inputs=inputs, figures=figures)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tools
-from tools import capacity, changepoint, data_quality, drift, forecast, performance, slo
+from tools import anomaly, capacity, changepoint, data_quality, drift, forecast, performance, slo
 from tools.results import ToolResult
 
 OWN_MODULES = sorted(
@@ -35,6 +35,7 @@ CALLS = [
     lambda: capacity.replicas_for_slo(10, 100, 400, current_replicas=2),
     lambda: forecast.holt_winters_forecast(X[:, 0], period=0, horizon=5),
     lambda: forecast.time_to_breach(X[:, 0], 3.0, 0, 10),
+    lambda: anomaly.anomaly_scan(X[:, 0]),
 ]
 
 
