@@ -99,7 +99,7 @@ def test_psi_rejects_bad_names_and_bins():
         psi(ref, cur, bins=1)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     arrays(float, st.integers(30, 200), elements=finite),
     arrays(float, st.integers(30, 200), elements=finite),
@@ -109,13 +109,13 @@ def test_psi_is_non_negative(ref, cur, bins):
     assert psi(ref, cur, bins=bins).figures["max_psi"] >= 0.0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(arrays(float, st.integers(30, 300), elements=finite))
 def test_psi_of_a_sample_against_itself_is_zero(sample):
     assert psi(sample, sample).figures["max_psi"] == pytest.approx(0.0, abs=1e-12)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(st.integers(0, 2**32 - 1), st.floats(0.01, 1e4), st.floats(-1e4, 1e4))
 def test_psi_is_invariant_to_affine_rescaling(seed, scale, offset):
     ref, cur = _windows(seed, n=300, shift=0.3)
@@ -149,7 +149,7 @@ def test_ks_rejects_bad_alpha():
         ks_drift(*_windows(), alpha=1.5)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(
     arrays(float, st.integers(30, 150), elements=finite),
     arrays(float, st.integers(30, 150), elements=finite),
