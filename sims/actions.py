@@ -10,11 +10,17 @@ scaling does not fix nulls, restarting the pipeline does not fix a bad model.
 | rollback_model | to_version? | the version live before the current one (or ``to_version``) goes live | redeploy the version rolled back from |
 | retrain_model | window_min? (240), reference_min? (60) | fit a new version on matured labelled rows of the last ``window_min``; deploy it; its reference becomes the last ``reference_min`` of traffic | redeploy the previous version (and its reference) |
 | scale_up / scale_down | replicas? (target count) | set the replica count | set the previous count |
-| restart_pipeline | — | clear pipeline faults (nulls) that have started | nothing to undo; records an event |
+| restart_pipeline | pipeline? | clear pipeline faults (nulls, schema change) that have started | nothing to undo; records an event |
+| switch_feature_store | store? ("fallback") | read features from another store (the fallback is slightly stale) | switch back |
+| shift_traffic | to_version? ("standby"), share? (1.0) | serve ``share`` of requests from the standby deployment or a registered version | previous split |
+| quarantine_feedback | since? | stop contaminated feedback from reaching the labels | release it again |
+| pin_prompt_version | version? (the previous one) | a generative service serves a known-good prompt | unpin |
+| escalate | message?, team? | nothing (pages a human); records an event | nothing |
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -179,22 +185,168 @@ class ScaleDown(_Scale):
 
 
 class _ClearFault(SimAction):
-    """Remove the cause of the service's faults that this action clears; undo records only an event."""
+    """Remove the cause of the service's faults that this action clears.
+
+    ``reversible_cause``: whether undo brings the cleared faults back (releasing quarantined
+    feedback does; a restarted pipeline stays restarted).
+    """
 
     event: ClassVar[str]
+    reversible_cause: ClassVar[bool] = False
 
     def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
         cleared = world.clear_faults(svc.name, self.name)
-        world.record(svc, self.event, {"cleared": cleared, "action_id": action_id})
+        world.record(svc, self.event, {"cleared": [f.type for f in cleared], "action_id": action_id, **params})
         return cleared
 
     def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
-        world.record(svc, "undo", {"action": self.name, "undo_of": action_id, "note": "harmless; nothing to undo"})
+        if self.reversible_cause:
+            for f in token:
+                f.cleared_at = None
+            world.record(svc, "undo", {"action": self.name, "undo_of": action_id, "restored": [f.type for f in token]})
+        else:
+            world.record(svc, "undo", {"action": self.name, "undo_of": action_id, "note": "harmless; nothing to undo"})
 
 
 class RestartPipeline(_ClearFault):
     name = "restart_pipeline"
+    params = {"pipeline": str}
     event = "restart"
 
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        if params.get("pipeline", f"{svc.name}.pipeline") != f"{svc.name}.pipeline":
+            raise PlatformError(f"restart_pipeline: {svc.name} runs pipeline {svc.name}.pipeline, not {params['pipeline']!r}")
 
-ACTIONS: dict[str, SimAction] = {a.name: a for a in (RollbackModel(), RetrainModel(), ScaleUp(), ScaleDown(), RestartPipeline())}
+
+class QuarantineFeedback(_ClearFault):
+    name = "quarantine_feedback"
+    params = {"since": str}
+    event = "quarantine"
+    reversible_cause = True
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        if "since" in params:
+            try:
+                datetime.fromisoformat(params["since"])
+            except ValueError:
+                raise PlatformError(f"quarantine_feedback: since must be an ISO time, got {params['since']!r}") from None
+
+
+class PinPromptVersion(_ClearFault):
+    name = "pin_prompt_version"
+    params = {"version": str}
+    event = "prompt_pin"
+    reversible_cause = True
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        if svc.kind.name != "chat":
+            raise PlatformError(f"pin_prompt_version: {svc.name} ({svc.kind.name}) has no prompts")
+        version = params.get("version")
+        if version is None and len(svc.prompts) < 2:
+            raise PlatformError(f"pin_prompt_version: {svc.name} has no earlier prompt version than {svc.prompts[-1]}")
+        if version is not None and version not in svc.prompts:
+            raise PlatformError(f"pin_prompt_version: unknown prompt version {version!r}; known: {svc.prompts}")
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        previous = list(svc.prompts)
+        pinned = params.get("version") or svc.prompts[-2]
+        svc.prompts.append(pinned)
+        # Only a version that predates the drift's prompt release is known-good.
+        drifted_at = previous.index(pinned) + 1 < len(previous)
+        cleared = world.clear_faults(svc.name, self.name) if drifted_at else []
+        world.record(svc, self.event, {"from": previous[-1], "to": pinned, "cleared": [f.type for f in cleared], "action_id": action_id})
+        return previous, cleared
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        previous, cleared = token
+        pinned = svc.prompts[-1]
+        svc.prompts[:] = previous
+        for f in cleared:
+            f.cleared_at = None
+        world.record(svc, "prompt_pin", {"from": pinned, "to": previous[-1], "undo_of": action_id})
+
+
+class SwitchFeatureStore(SimAction):
+    name = "switch_feature_store"
+    params = {"store": str}
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        if svc.spec.feature_store is None:
+            raise PlatformError(f"switch_feature_store: {svc.name} reads no feature store")
+        known = {FALLBACK_STORE} | {s.feature_store for s in world.scenario.services if s.feature_store}
+        store = params.get("store", FALLBACK_STORE)
+        if store not in known:
+            raise PlatformError(f"switch_feature_store: unknown store {store!r}; known: {sorted(known)}")
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        token = svc.store
+        svc.store = params.get("store", FALLBACK_STORE)
+        world.record(svc, "store_switch", {"from": token, "to": svc.store, "action_id": action_id})
+        return token
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        previous, svc.store = svc.store, token
+        world.record(svc, "store_switch", {"from": previous, "to": token, "undo_of": action_id})
+
+
+class ShiftTraffic(SimAction):
+    """Move ``share`` of traffic to ``to_version`` (a registered model version) or, by default, the standby deployment."""
+
+    name = "shift_traffic"
+    params = {"to_version": str, "share": (int, float)}
+
+    def check(self, world: SimWorld, svc: ServiceState, params: dict[str, Any]) -> None:
+        super().check(world, svc, params)
+        if not 0.0 <= params.get("share", 1.0) <= 1.0:
+            raise PlatformError(f"shift_traffic: share must be in [0, 1], got {params['share']}")
+        version = params.get("to_version", STANDBY)
+        if version != STANDBY and version not in svc.versions:
+            raise PlatformError(f"shift_traffic: unknown target {version!r}; {STANDBY!r} or one of {sorted(svc.versions)}")
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        token = (svc.shifted_share, svc.shifted_to)
+        svc.shifted_share = float(params.get("share", 1.0))
+        svc.shifted_to = params.get("to_version", STANDBY)
+        world.record(svc, "traffic_shift", {"to": svc.shifted_to, "share": svc.shifted_share, "action_id": action_id})
+        return token
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        svc.shifted_share, svc.shifted_to = token
+        world.record(svc, "traffic_shift", {"to": svc.shifted_to, "share": svc.shifted_share, "undo_of": action_id})
+
+
+class Escalate(SimAction):
+    """Page a human: changes nothing on the platform, records an event."""
+
+    name = "escalate"
+    params = {"message": str, "team": str}
+
+    def apply(self, world: SimWorld, svc: ServiceState, params: dict[str, Any], action_id: str) -> Any:
+        world.record(svc, "escalation", {"action_id": action_id, **params})
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        world.record(svc, "undo", {"action": self.name, "undo_of": action_id, "note": "nothing to undo"})
+
+
+ACTIONS: dict[str, SimAction] = {
+    a.name: a
+    for a in (
+        RollbackModel(),
+        RetrainModel(),
+        ScaleUp(),
+        ScaleDown(),
+        RestartPipeline(),
+        SwitchFeatureStore(),
+        ShiftTraffic(),
+        QuarantineFeedback(),
+        PinPromptVersion(),
+        Escalate(),
+    )
+}
+
+FALLBACK_STORE = "fallback"
+STANDBY = "standby"

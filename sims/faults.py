@@ -8,7 +8,14 @@ world asks every fault of a service, each tick, through four hooks:
 - ``pipeline(X, level, rng)`` — what the feature pipeline delivers to the model;
 - ``work_factor(level)`` — how much more model time each request needs;
 - ``capacity_factor(level)`` — the share of its throughput each replica keeps;
-- ``on_start(world, service)`` — a one-off change of the platform (e.g. a deploy).
+- ``on_start(world, service)`` — a one-off change of the platform (e.g. a deploy);
+
+and, for faults beyond the phase-1 four: ``concept`` (the true log-odds), ``observed_labels``
+(the labels the platform receives), ``rate_factor`` (request rate), ``error_rate`` (failed
+requests) and ``memory`` (extra memory use). ``applies(service)`` lets a platform change
+route around a fault (a rollback away from a leaky build, a switch away from a broken
+feature store). Faults usually target a service; ``target_kind = "feature_store"`` faults
+target a feature store and act on every service reading from it.
 
 Each class also carries the ground truth of the incident it causes (layer, component,
 remediation, whether the fix needs approval), so scenarios can be checked against it.
@@ -16,6 +23,7 @@ remediation, whether the fix needs approval), so scenarios can be checked agains
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -36,6 +44,8 @@ class Fault:
     remediation: ClassVar[tuple[str, ...]]
     requires_approval: ClassVar[bool]
     cleared_by: ClassVar[str | None] = None  # action that removes the cause
+    target_kind: ClassVar[str] = "service"
+    kinds: ClassVar[tuple[str, ...] | None] = None  # service kinds the fault applies to (None: all)
 
     def __init__(self, spec: FaultSpec, kind: ServiceKind) -> None:
         self.spec = spec
@@ -49,6 +59,8 @@ class Fault:
         unknown = set(spec.params) - set(cls.param_names())
         if unknown:
             raise ValueError(f"unknown params {sorted(unknown)}; allowed: {sorted(cls.param_names())}")
+        if cls.kinds is not None and kind.name not in cls.kinds:
+            raise ValueError(f"{cls.type} only applies to service kinds {list(cls.kinds)}, not {kind.name!r}")
 
     @classmethod
     def param_names(cls) -> tuple[str, ...]:
@@ -86,6 +98,24 @@ class Fault:
 
     def capacity_factor(self, level: float) -> float:
         return 1.0
+
+    def concept(self, z: np.ndarray, logit: np.ndarray, level: float) -> np.ndarray:
+        return logit
+
+    def observed_labels(self, y: np.ndarray, pred: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
+        return y
+
+    def rate_factor(self, level: float) -> float:
+        return 1.0
+
+    def error_rate(self, level: float) -> float:
+        return 0.0
+
+    def memory(self, level: float) -> float:
+        return 0.0
+
+    def applies(self, service: ServiceState) -> bool:
+        return True
 
     def on_start(self, world: SimWorld, service: ServiceState) -> None:
         return None
@@ -219,4 +249,275 @@ class BadModelDeploy(Fault):
         world.deploy(service, bad, kind="deploy", detail={"reason": "release"})
 
 
-FAULTS: dict[str, type[Fault]] = {f.type: f for f in (DataDrift, BadModelDeploy, LatencySaturation, PipelineNulls)}
+class SingleFeatureDrift(DataDrift):
+    """One feature (``params.features``, default the kind's first drift feature) shifts by ``magnitude`` std."""
+
+    type = "single_feature_drift"
+
+    @classmethod
+    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
+        super().check(spec, kind)
+        if len(spec.params.get("features", [None])) != 1:
+            raise ValueError("single_feature_drift takes exactly one feature")
+
+    @property
+    def columns(self) -> list[int]:
+        return self.kind.index(list(self.spec.params.get("features", self.kind.drift_features[:1])))
+
+
+class ConceptDrift(Fault):
+    """The label relationship changes: the outcome now follows features 1 and 2 swapped, to share ``magnitude``.
+
+    Features and predictions look the same; only matured-label accuracy reveals it.
+    """
+
+    type = "concept_drift"
+    layer = "model"
+    component = "model"
+    remediation = ("retrain_model",)
+    requires_approval = True
+
+    @classmethod
+    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
+        super().check(spec, kind)
+        if spec.magnitude > 1:
+            raise ValueError(f"magnitude is the share of the changed relationship, in (0, 1]; got {spec.magnitude}")
+
+    def concept(self, z: np.ndarray, logit: np.ndarray, level: float) -> np.ndarray:
+        swapped = z.copy()
+        swapped[:, [1, 2]] = z[:, [2, 1]]
+        w = level * self.spec.magnitude
+        return (1.0 - w) * logit + w * self.kind.logit(swapped)
+
+
+class GradualDecay(ConceptDrift):
+    """Concept drift that creeps in over hours (``ramp_min`` ≥ 60): the model decays slowly."""
+
+    type = "gradual_decay"
+
+    @classmethod
+    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
+        super().check(spec, kind)
+        if spec.ramp_min < 60:
+            raise ValueError(f"gradual_decay needs ramp_min >= 60, got {spec.ramp_min}")
+
+
+class LabelDrift(Fault):
+    """Prior shift: the base rate of the positive class moves by ``magnitude`` in log-odds; features unchanged."""
+
+    type = "label_drift"
+    layer = "data"
+    component = "labels"
+    remediation = ("retrain_model",)
+    requires_approval = True
+
+    def concept(self, z: np.ndarray, logit: np.ndarray, level: float) -> np.ndarray:
+        return logit + level * self.spec.magnitude * float(self.spec.params.get("direction", 1))
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return ("direction",)
+
+
+class FairnessDrift(Fault):
+    """In one patient segment (``params.segment``, default 2) the relationship flips by ``magnitude``."""
+
+    type = "fairness_drift"
+    layer = "data"
+    component = "segment"
+    remediation = ("retrain_model",)
+    requires_approval = True
+    kinds = ("diagnostic",)
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return ("segment",)
+
+    def concept(self, z: np.ndarray, logit: np.ndarray, level: float) -> np.ndarray:
+        col = self.kind.index([self.kind.segment_feature])[0]
+        segment = np.rint(z[:, col] * self.kind.stds[col] + self.kind.means[col])
+        hit = segment == int(self.spec.params.get("segment", 2))
+        return np.where(hit, logit * (1.0 - 2.0 * level * self.spec.magnitude), logit)
+
+
+class SchemaChange(Fault):
+    """An upstream schema change: one feature (``params.features``) arrives in other units (x ``magnitude``)."""
+
+    type = "schema_change"
+    layer = "data"
+    component = "pipeline"
+    remediation = ("restart_pipeline",)
+    requires_approval = False
+    cleared_by = "restart_pipeline"
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return ("features",)
+
+    @classmethod
+    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
+        super().check(spec, kind)
+        kind.index(list(spec.params.get("features", kind.drift_features[:1])))
+
+    def pipeline(self, X: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
+        X = X.copy()
+        cols = self.kind.index(list(self.spec.params.get("features", self.kind.drift_features[:1])))
+        X[:, cols] *= self.spec.magnitude
+        return X
+
+    def level(self, t: float) -> float:
+        return 1.0 if super().level(t) > 0 else 0.0  # a schema switches, it does not ramp
+
+
+class TrafficSurge(Fault):
+    """Request rate rises by the factor ``magnitude`` (a campaign, a retry storm); scaling up absorbs it."""
+
+    type = "traffic_surge"
+    layer = "infrastructure"
+    component = "traffic"
+    remediation = ("scale_up",)
+    requires_approval = False
+
+    @classmethod
+    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
+        super().check(spec, kind)
+        if spec.magnitude <= 1:
+            raise ValueError(f"magnitude is a rate factor and must be > 1, got {spec.magnitude}")
+
+    def rate_factor(self, level: float) -> float:
+        return 1.0 + (self.spec.magnitude - 1.0) * level
+
+
+class MemoryLeak(Fault):
+    """A new serving build (same model, leaky code) goes live at ``start_min``; memory climbs over ``ramp_min``.
+
+    ``magnitude`` is the memory share the leak reaches (e.g. 0.55 on top of ~0.5): past 0.9
+    replicas are OOM-killed and requests fail. Rolling back to the previous build fixes it.
+    """
+
+    type = "memory_leak"
+    build: str | None = None  # the leaky build, once deployed
+    layer = "application"
+    component = "serving"
+    remediation = ("rollback_model",)
+    requires_approval = True
+
+    def on_start(self, world: SimWorld, service: ServiceState) -> None:
+        live = service.live
+        self.build = service.next_version()
+        world.deploy(
+            service,
+            dataclasses.replace(live, version=self.build, note=f"{live.version} model in a new serving build"),
+            kind="deploy",
+            detail={"reason": "release"},
+        )
+
+    def applies(self, service: ServiceState) -> bool:
+        return self.build == service.live.version
+
+    def memory(self, level: float) -> float:
+        return level * self.spec.magnitude
+
+
+class FeedbackContamination(Fault):
+    """The label feed is contaminated by the model's own decisions (a feedback loop), for a ``magnitude`` share.
+
+    Matured labels agree with predictions more than they should (accuracy looks better and
+    better); a retrain on them learns the model's own mistakes. Quarantining the feedback
+    restores clean labels.
+    """
+
+    type = "feedback_contamination"
+    layer = "data"
+    component = "feedback"
+    remediation = ("quarantine_feedback",)
+    requires_approval = False
+    cleared_by = "quarantine_feedback"
+
+    def observed_labels(self, y: np.ndarray, pred: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
+        echo = rng.random(len(y)) < level * self.spec.magnitude
+        return np.where(echo, (pred >= 0.5).astype(y.dtype), y)
+
+
+class SemanticDrift(Fault):
+    """A new prompt version goes live; the response template mix drifts toward off-topic and made-up answers.
+
+    ``magnitude`` is the share of responses drawn from the drifted mix at full strength.
+    Pinning the previous prompt version fixes it.
+    """
+
+    type = "semantic_drift"
+    layer = "application"
+    component = "prompt"
+    remediation = ("pin_prompt_version",)
+    requires_approval = False
+    cleared_by = "pin_prompt_version"
+    kinds = ("chat",)
+
+    def on_start(self, world: SimWorld, service: ServiceState) -> None:
+        previous = service.prompts[-1]
+        service.prompts.append(f"p{len(service.prompts) + 1}")
+        world.record(service, "prompt_deploy", {"from": previous, "to": service.prompts[-1]})
+
+    def shift(self, X: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
+        return self.kind.drift_templates(X, level * self.spec.magnitude, rng)
+
+
+class UpstreamOutage(Fault):
+    """The target's primary deployment fails a ``magnitude`` share of requests; its dependents fail with it.
+
+    Shifting traffic to the standby deployment routes around it.
+    """
+
+    type = "upstream_outage"
+    layer = "infrastructure"
+    component = "serving"
+    remediation = ("shift_traffic",)
+    requires_approval = True
+
+    def error_rate(self, level: float) -> float:
+        return level * self.spec.magnitude
+
+
+class FeatureStoreOutage(PipelineNulls):
+    """The feature store (the target) times out for a ``magnitude`` share of lookups: every reader gets nulls.
+
+    Switching a service to the fallback store routes around it; restarting its pipeline does not.
+    """
+
+    type = "feature_store_outage"
+    layer = "data"
+    component = "store"
+    remediation = ("switch_feature_store",)
+    requires_approval = False
+    cleared_by = None
+    target_kind = "feature_store"
+
+    def applies(self, service: ServiceState) -> bool:
+        return service.store == self.spec.target
+
+    def ground_truth(self) -> dict[str, Any]:
+        return {**super().ground_truth(), "root_cause_component": f"{self.spec.target}.store"}
+
+
+FAULTS: dict[str, type[Fault]] = {
+    f.type: f
+    for f in (
+        DataDrift,
+        BadModelDeploy,
+        LatencySaturation,
+        PipelineNulls,
+        SingleFeatureDrift,
+        ConceptDrift,
+        GradualDecay,
+        LabelDrift,
+        FairnessDrift,
+        SchemaChange,
+        TrafficSurge,
+        MemoryLeak,
+        FeedbackContamination,
+        SemanticDrift,
+        UpstreamOutage,
+        FeatureStoreOutage,
+    )
+}

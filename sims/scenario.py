@@ -46,6 +46,7 @@ class ServiceSpec(_Strict):
     depends_on: list[str] = Field(default_factory=list)
     label_delay_min: float = Field(default=30.0, ge=0)
     peak_utilization: float = Field(default=0.6, gt=0, lt=1)  # provisioning: utilisation at the busiest healthy minute
+    feature_store: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$")  # the store its features come from
 
     @field_validator("kind")
     @classmethod
@@ -129,12 +130,25 @@ class Scenario(_Strict):
             missing = [d for d in s.depends_on if d not in names]
             if missing:
                 raise ValueError(f"service {s.name!r} depends_on unknown service(s) {missing}")
-        by_name = {s.name: s for s in self.services}
+        stores = sorted({s.feature_store for s in self.services if s.feature_store})
+        overlap = set(stores) & set(names)
+        if overlap:
+            raise ValueError(f"feature store names must differ from service names: {sorted(overlap)}")
+        if len(_topological(self.services)) != len(self.services):
+            raise ValueError("depends_on has a cycle")
         for i, f in enumerate(self.faults):
-            if f.target not in by_name:
-                raise ValueError(f"faults[{i}].target {f.target!r} is not a service of the scenario; services: {names}")
+            fault = FAULTS[f.type]
+            if fault.target_kind == "feature_store":
+                if f.target not in stores:
+                    raise ValueError(f"faults[{i}].target {f.target!r} is not a feature store of the scenario; stores: {stores}")
+                readers = [s for s in self.services if s.feature_store == f.target]
+            else:
+                if f.target not in names:
+                    raise ValueError(f"faults[{i}].target {f.target!r} is not a service of the scenario; services: {names}")
+                readers = [self.service(f.target)]
             try:
-                FAULTS[f.type].check(f, KINDS[by_name[f.target].kind]())
+                for s in readers:
+                    fault.check(f, KINDS[s.kind]())
             except ValueError as e:
                 raise ValueError(f"faults[{i}] ({f.type}): {e}") from None
         if self.ground_truth.incident_expected and not self.faults:
@@ -146,6 +160,25 @@ class Scenario(_Strict):
             if s.name == name:
                 return s
         raise KeyError(name)
+
+
+def _topological(services: list[ServiceSpec]) -> list[ServiceSpec]:
+    """Services with each one after everything it depends on (shorter if there is a cycle)."""
+    done: dict[str, ServiceSpec] = {}
+    pending = list(services)
+    while pending:
+        ready = [s for s in pending if all(d in done for d in s.depends_on)]
+        if not ready:
+            break
+        for s in ready:
+            done[s.name] = s
+            pending.remove(s)
+    return list(done.values())
+
+
+def upstream_first(scenario: Scenario) -> list[ServiceSpec]:
+    """The scenario's services in an order where each comes after its dependencies."""
+    return _topological(scenario.services)
 
 
 def _describe(err: ValidationError) -> str:

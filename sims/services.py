@@ -19,14 +19,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import SplineTransformer
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import SplineTransformer, StandardScaler
 
 REFERENCE_ROWS = 4000
 
@@ -83,10 +85,18 @@ class ServiceKind:
         """Healthy feature rows, in raw units."""
         return self.means + self.stds * rng.standard_normal((n, len(self.features)))
 
-    def label(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """True 0/1 labels of clean feature rows (raw units)."""
+    def label(
+        self,
+        X: np.ndarray,
+        rng: np.random.Generator,
+        adjust: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """True 0/1 labels of clean feature rows (raw units); ``adjust(z, logit)`` changes the concept."""
         z = (X - self.means) / self.stds
-        return (rng.random(len(X)) < _sigmoid(self.logit(z))).astype(np.int8)
+        logit = self.logit(z)
+        if adjust is not None:
+            logit = adjust(z, logit)
+        return (rng.random(len(X)) < _sigmoid(logit)).astype(np.int8)
 
     def logit(self, z: np.ndarray) -> np.ndarray:
         """True log-odds of label 1 given standardised features ``z`` (n, d)."""
@@ -95,6 +105,35 @@ class ServiceKind:
     def estimator(self, seed: int) -> BaseEstimator:
         """A fresh, unfitted scikit-learn classifier with ``predict_proba``."""
         raise NotImplementedError
+
+
+def _regime(z: np.ndarray, a: int, b: int, c: int, d: int, e: int) -> np.ndarray:
+    """Log-odds in which feature ``b`` helps while ``a`` is ordinary and hurts when ``a`` is far above it."""
+    return 1.3 * (
+        3.0 * z[:, b] * np.tanh(1.5 * (1.5 - z[:, a]))
+        + 2.0 * z[:, c]
+        - 1.4 * z[:, d]
+        + 1.4 * np.sin(1.3 * z[:, e])
+        + 0.8 * z[:, a]
+        - 0.4
+    )
+
+
+def _saturating(z: np.ndarray, a: int, b: int, c: int, d: int, e: int) -> np.ndarray:
+    """Log-odds with a saturating effect of ``a`` and a periodic one of ``e``: linear extrapolation gets them wrong."""
+    return 1.2 * (2.6 * z[:, b] - 2.4 * np.tanh(1.2 * z[:, a]) + 3.2 * np.sin(1.3 * z[:, e]) + 1.4 * z[:, d] - 0.8 * z[:, c] - 0.4)
+
+
+def _boosted(seed: int) -> BaseEstimator:
+    return GradientBoostingClassifier(
+        n_estimators=60, max_depth=3, learning_rate=0.15, subsample=0.8, min_samples_leaf=30, random_state=seed
+    )
+
+
+def _spline_logistic(seed: int) -> BaseEstimator:
+    return make_pipeline(
+        SplineTransformer(n_knots=5, degree=3, extrapolation="linear"), LogisticRegression(C=1.0, max_iter=500)
+    )
 
 
 class FraudKind(ServiceKind):
@@ -121,19 +160,10 @@ class FraudKind(ServiceKind):
     def logit(self, z: np.ndarray) -> np.ndarray:
         # Merchant risk only raises the odds for ordinary amounts; for amounts far above the
         # usual (a regime the reference barely covers) its effect flips.
-        return 1.3 * (
-            3.0 * z[:, 1] * np.tanh(1.5 * (1.5 - z[:, 0]))
-            + 2.0 * z[:, 2]
-            - 1.4 * z[:, 3]
-            + 1.4 * np.sin(1.3 * z[:, 4])
-            + 0.8 * z[:, 0]
-            - 0.4
-        )
+        return _regime(z, 0, 1, 2, 3, 4)
 
     def estimator(self, seed: int) -> BaseEstimator:
-        return GradientBoostingClassifier(
-            n_estimators=60, max_depth=3, learning_rate=0.15, subsample=0.8, min_samples_leaf=30, random_state=seed
-        )
+        return _boosted(seed)
 
 
 class CreditKind(ServiceKind):
@@ -154,23 +184,261 @@ class CreditKind(ServiceKind):
     null_features = ("debt_ratio", "history_months")
 
     def logit(self, z: np.ndarray) -> np.ndarray:
-        return 1.2 * (
-            2.6 * z[:, 1]
-            - 2.4 * np.tanh(1.2 * z[:, 0])
-            + 3.2 * np.sin(1.3 * z[:, 4])
-            + 1.4 * z[:, 3]
-            - 0.8 * z[:, 2]
-            - 0.4
+        return _saturating(z, 0, 1, 2, 3, 4)
+
+    def estimator(self, seed: int) -> BaseEstimator:
+        return _spline_logistic(seed)
+
+
+class DemandKind(ServiceKind):
+    """Demand forecaster, framed as stock-out risk: P(tomorrow's demand for the SKU exceeds its stock)."""
+
+    name = "demand"
+    device = "cpu"
+    service_ms = 25.0
+    features = (
+        Feature("promo_depth", 0.1, 0.06),
+        Feature("price", 12.0, 4.0),
+        Feature("footfall", 1500.0, 400.0),
+        Feature("stock_units", 300.0, 90.0),
+        Feature("temperature_c", 12.0, 7.0),
+        Feature("competitor_price", 12.5, 4.0),
+    )
+    drift_features = ("promo_depth", "price", "competitor_price")
+    null_features = ("footfall", "stock_units")
+
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        return _regime(z, 0, 1, 2, 3, 4)
+
+    def estimator(self, seed: int) -> BaseEstimator:
+        return RandomForestClassifier(n_estimators=40, max_depth=8, min_samples_leaf=10, random_state=seed)
+
+
+class RecommenderKind(ServiceKind):
+    """Recommender ranking model: P(the user clicks the recommended item)."""
+
+    name = "recommender"
+    device = "gpu"
+    service_ms = 30.0
+    features = (
+        Feature("item_popularity", 0.0, 1.0),
+        Feature("user_affinity", 0.0, 1.0),
+        Feature("session_depth", 5.0, 2.5),
+        Feature("recency_days", 10.0, 5.0),
+        Feature("price_ratio", 1.0, 0.3),
+        Feature("diversity", 0.5, 0.15),
+    )
+    drift_features = ("item_popularity", "user_affinity", "diversity")
+    null_features = ("user_affinity", "session_depth")
+
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        return _regime(z, 1, 0, 3, 2, 4)
+
+    def estimator(self, seed: int) -> BaseEstimator:
+        return _boosted(seed)
+
+
+class DiagnosticKind(ServiceKind):
+    """Diagnostic classifier over patient segments (feature ``segment``: 0 adult, 1 senior, 2 paediatric)."""
+
+    name = "diagnostic"
+    device = "cpu"
+    service_ms = 30.0
+    features = (
+        Feature("biomarker_a", 1.0, 0.3),
+        Feature("biomarker_b", 5.0, 1.5),
+        Feature("age_years", 50.0, 18.0),
+        Feature("bmi", 26.0, 4.0),
+        Feature("blood_pressure", 125.0, 15.0),
+        Feature("segment", 0.7, 0.78),
+    )
+    drift_features = ("biomarker_a", "biomarker_b", "age_years")
+    null_features = ("biomarker_b", "age_years")
+    segment_feature = "segment"
+    segment_mix = (0.5, 0.3, 0.2)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        X = super().sample(rng, n)
+        X[:, 5] = rng.choice(len(self.segment_mix), size=n, p=self.segment_mix)
+        return X
+
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        return _saturating(z, 0, 1, 2, 3, 4)
+
+    def estimator(self, seed: int) -> BaseEstimator:
+        return _spline_logistic(seed)
+
+
+class SearchKind(ServiceKind):
+    """Embedding search: P(the top result is relevant), from query/result embedding statistics (k-NN)."""
+
+    name = "search"
+    device = "gpu"
+    service_ms = 25.0
+    features = (
+        Feature("query_length", 6.0, 2.5),
+        Feature("top1_cosine", 0.75, 0.08),
+        Feature("top5_gap", 0.05, 0.02),
+        Feature("doc_age_days", 200.0, 80.0),
+        Feature("click_prior", 0.3, 0.1),
+        Feature("embedding_norm", 1.0, 0.05),
+    )
+    drift_features = ("query_length", "top1_cosine", "embedding_norm")
+    null_features = ("top1_cosine", "top5_gap")
+
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        return _regime(z, 0, 1, 2, 3, 4)
+
+    def estimator(self, seed: int) -> BaseEstimator:
+        return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=25, algorithm="kd_tree"))
+
+
+class BatchKind(ServiceKind):
+    """Nightly batch scoring of customer churn (CPU workers, seconds-scale latency budget)."""
+
+    name = "batch"
+    device = "cpu"
+    service_ms = 150.0
+    features = (
+        Feature("tenure_months", 30.0, 14.0),
+        Feature("monthly_spend", 60.0, 20.0),
+        Feature("support_tickets", 2.0, 1.2),
+        Feature("usage_trend", 0.0, 1.0),
+        Feature("discount", 0.1, 0.05),
+        Feature("contract_months", 12.0, 6.0),
+    )
+    drift_features = ("tenure_months", "monthly_spend", "support_tickets")
+    null_features = ("monthly_spend", "support_tickets")
+
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        return _saturating(z, 0, 1, 2, 3, 4)
+
+    def estimator(self, seed: int) -> BaseEstimator:
+        return _spline_logistic(seed)
+
+
+class GatewayKind(ServiceKind):
+    """API gateway in front of the models, with its own abuse/bot classifier on request metadata."""
+
+    name = "gateway"
+    device = "cpu"
+    service_ms = 8.0
+    features = (
+        Feature("req_per_ip", 20.0, 8.0),
+        Feature("ua_entropy", 3.0, 0.6),
+        Feature("geo_risk", 0.3, 0.1),
+        Feature("payload_kb", 4.0, 1.5),
+        Feature("tls_score", 0.8, 0.1),
+        Feature("path_depth", 3.0, 1.0),
+    )
+    drift_features = ("req_per_ip", "ua_entropy", "path_depth")
+    null_features = ("geo_risk", "tls_score")
+
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        return _regime(z, 5, 0, 1, 2, 3)
+
+    def estimator(self, seed: int) -> BaseEstimator:
+        return _boosted(seed)
+
+
+@dataclass(frozen=True)
+class Template:
+    """One response template of the generative service, with how good users find it."""
+
+    name: str
+    text: str
+    quality: float
+
+
+class ChatKind(ServiceKind):
+    """Generative chat assistant; responses come from templates whose mix can drift.
+
+    Each request's features describe the response (template, grounding, retrieval...);
+    the model is an evaluator scoring P(thumbs-up), and the label is the user's thumbs-up.
+    ``render`` turns rows back into response text.
+    """
+
+    name = "chat"
+    device = "gpu"
+    service_ms = 60.0
+    templates = (
+        Template("answer", "Here is what I found about {topic}: {fact}.", 1.0),
+        Template("answer_cited", "According to {source}, {fact} (source: {source}).", 1.5),
+        Template("clarify", "Could you tell me a bit more about what you need on {topic}?", 0.0),
+        Template("refuse", "Sorry, I can't help with that request.", -1.0),
+        Template("off_topic", "Speaking of {other}, did you know that {other_fact}?", -2.5),
+        Template("hallucinated", "{topic} was first introduced in {year} by {person}.", -3.0),
+    )
+    mix = (0.40, 0.30, 0.16, 0.10, 0.02, 0.02)
+    drifted_mix = (0.15, 0.10, 0.10, 0.15, 0.25, 0.25)
+    features = (
+        Feature("prompt_tokens", 60.0, 25.0),
+        Feature("retrieval_score", 0.7, 0.12),
+        Feature("grounding", 0.75, 0.1),
+        Feature("toxicity", 0.05, 0.03),
+        Feature("response_tokens", 120.0, 40.0),
+        Feature("template", 1.2, 1.2),
+    )
+    drift_features = ("prompt_tokens", "retrieval_score", "grounding")
+    null_features = ("retrieval_score", "grounding")
+    _topics = ("billing", "shipping", "returns", "passwords", "warranty", "invoices")
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        X = super().sample(rng, n)
+        X[:, 5] = rng.choice(len(self.templates), size=n, p=self.mix)
+        return X
+
+    def drift_templates(self, X: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+        """Redraw the template of a ``share`` of rows from the drifted mix (semantic drift)."""
+        X = X.copy()
+        redraw = rng.random(len(X)) < share
+        X[redraw, 5] = rng.choice(len(self.templates), size=int(redraw.sum()), p=self.drifted_mix)
+        return X
+
+    def logit(self, z: np.ndarray) -> np.ndarray:
+        template = np.rint(z[:, 5] * self.stds[5] + self.means[5]).astype(int).clip(0, len(self.templates) - 1)
+        quality = np.array([t.quality for t in self.templates])[template]
+        return 1.3 * (
+            1.6 * quality + 2.0 * z[:, 1] * np.tanh(1.5 * (1.5 - z[:, 0])) + 1.6 * z[:, 2] - 1.2 * z[:, 3] - 0.3
         )
 
     def estimator(self, seed: int) -> BaseEstimator:
-        return make_pipeline(
-            SplineTransformer(n_knots=5, degree=3, extrapolation="linear"),
-            LogisticRegression(C=1.0, max_iter=500),
-        )
+        return _boosted(seed)
+
+    def render(self, X: np.ndarray, seed: int = 0) -> list[str]:
+        """Response texts of feature rows (template column), filled deterministically."""
+        rng = np.random.default_rng(seed)
+        out = []
+        for code in np.nan_to_num(X[:, 5], nan=0).astype(int).clip(0, len(self.templates) - 1):
+            topic, other = rng.choice(self._topics, 2, replace=False)
+            out.append(
+                self.templates[code].text.format(
+                    topic=topic,
+                    fact=f"{topic} requests are handled within {rng.integers(1, 5)} days",
+                    source=f"the {topic} policy",
+                    other=other,
+                    other_fact=f"{other} has {rng.integers(2, 9)} steps",
+                    year=int(rng.integers(1950, 2020)),
+                    person="a team of experts",
+                )
+            )
+        return out
 
 
-KINDS: dict[str, type[ServiceKind]] = {k.name: k for k in (FraudKind, CreditKind)}
+KINDS: dict[str, type[ServiceKind]] = {
+    k.name: k
+    for k in (
+        FraudKind,
+        CreditKind,
+        DemandKind,
+        RecommenderKind,
+        DiagnosticKind,
+        SearchKind,
+        BatchKind,
+        GatewayKind,
+        ChatKind,
+    )
+}
 
 
 @dataclass(frozen=True)

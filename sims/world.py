@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from sims.actions import ACTIONS
+from sims.actions import ACTIONS, FALLBACK_STORE, STANDBY
 from sims.faults import FAULTS, Fault
-from sims.scenario import Scenario, ServiceSpec
+from sims.scenario import Scenario, ServiceSpec, upstream_first
 from sims.services import KINDS, ModelVersion, ServiceKind, trained_version
-from sims.traffic import PEAK_FACTOR, SLOTS_PER_REPLICA, Traffic, serve
+from sims.traffic import BASE_ERROR_RATE, PEAK_FACTOR, SLOTS_PER_REPLICA, Traffic, serve
 from tools.actions import ActionResult, PlannedAction, PlatformError, TransientPlatformError
 from tools.observations import PlatformEvent, ServiceInfo, ServiceReference, ServiceWindow
 
@@ -72,6 +72,12 @@ class ServiceState:
     ticks: deque[Tick]
     backlog: float = 0.0
     faults: list[Fault] = field(default_factory=list)
+    store: str | None = None  # the feature store it reads now
+    prompts: list[str] = field(default_factory=lambda: ["p1"])  # prompt versions in the order they went live
+    shifted_share: float = 0.0  # share of traffic moved away from the primary deployment
+    shifted_to: str = "standby"  # where it went: the standby deployment or a registered version
+    last_error_rate: float = 0.0
+    last_latency_ms: np.ndarray = field(default_factory=lambda: np.zeros(1))
 
     @property
     def name(self) -> str:
@@ -119,9 +125,13 @@ class SimWorld:
         self._services: dict[str, ServiceState] = {}
         for i, spec in enumerate(scenario.services):
             self._services[spec.name] = self._build(i, spec)
+        self._order = [s.name for s in upstream_first(scenario)]
         for f in scenario.faults:
-            svc = self._services[f.target]
-            svc.faults.append(FAULTS[f.type](f, svc.kind))
+            fault = FAULTS[f.type]
+            on_store = fault.target_kind == "feature_store"
+            for svc in self._services.values():
+                if (svc.spec.feature_store if on_store else svc.name) == f.target:
+                    svc.faults.append(fault(f, svc.kind))
         self.advance(WARMUP_MIN)
 
     @classmethod
@@ -156,6 +166,8 @@ class SimWorld:
             versions={"v1": v1},
             live_stack=["v1"],
             healthy_latency_ms=healthy,
+            store=spec.feature_store,
+            last_latency_ms=healthy,
             ticks=deque(maxlen=int(np.ceil(self.history_min / self.scenario.tick_min)) + 1),
         )
 
@@ -184,8 +196,8 @@ class SimWorld:
         while self._generated + self._tick <= target + _EPS:
             t0 = self._generated
             self._clock = max(self._clock, t0)  # what happens in a tick (a fault's deploy) happens at its start
-            for svc in self._services.values():
-                self._step(svc, t0)
+            for name in self._order:
+                self._step(self._services[name], t0)
             self._generated = t0 + self._tick
         self._clock = target
 
@@ -202,53 +214,84 @@ class SimWorld:
                 f.on_start(self, svc)
         k = int(round((t0 + WARMUP_MIN) / tick))
         rng = np.random.default_rng([self.scenario.seed, svc.index, k])
-        factor = svc.traffic.factor(mid, rng)
-        rate = svc.base_rps * factor
-        n = int(np.clip(round(80 * factor), *ROWS_PER_TICK) * tick / 5.0)
-        n = max(n, 1)
-
-        levels = [(f, f.level(mid)) for f in svc.faults]
+        levels = [(f, f.level(mid)) for f in svc.faults if f.applies(svc)]
         levels = [(f, lv) for f, lv in levels if lv > 0]
+
+        def combined(hook: str) -> float:
+            return float(np.prod([getattr(f, hook)(lv) for f, lv in levels]))
+
+        factor = svc.traffic.factor(mid, rng)
+        rate = svc.base_rps * factor * combined("rate_factor")
+        n = max(1, int(np.clip(round(80 * factor), *ROWS_PER_TICK) * tick / 5.0))
+
         X = svc.kind.sample(rng, n)
         for f, lv in levels:
             X = f.shift(X, lv, rng)
-        y = svc.kind.label(X, rng)
+
+        def concept(z: np.ndarray, logit: np.ndarray) -> np.ndarray:
+            for f, lv in levels:
+                logit = f.concept(z, logit, lv)
+            return logit
+
+        y = svc.kind.label(X, rng, concept)
         Xp = X
         for f, lv in levels:
             Xp = f.pipeline(Xp, lv, rng)
+        if svc.store == FALLBACK_STORE:  # the fallback serves slightly stale values
+            cols = svc.kind.index(svc.kind.null_features)
+            Xp = Xp.copy()
+            Xp[:, cols] += rng.normal(0.0, 0.05, (n, len(cols))) * svc.kind.stds[cols]
         pred = svc.live.score(Xp)
+        if svc.shifted_share > 0 and svc.shifted_to != STANDBY:
+            moved = rng.random(n) < svc.shifted_share
+            if moved.any():
+                pred[moved] = svc.versions[svc.shifted_to].score(Xp[moved])
+        for f, lv in levels:
+            y = f.observed_labels(y, pred, lv, rng)
         t = np.sort(rng.uniform(t0, t1, n))
 
-        work = float(np.prod([f.work_factor(lv) for f, lv in levels]))
-        capacity = float(np.prod([f.capacity_factor(lv) for f, lv in levels]))
         load = serve(
             rate_rps=rate,
-            service_ms=svc.kind.service_ms * work,
+            service_ms=svc.kind.service_ms * combined("work_factor"),
             replicas=svc.replicas,
-            capacity_factor=capacity,
+            capacity_factor=combined("capacity_factor"),
             backlog=svc.backlog,
             tick_s=tick * 60.0,
             samples=max(n, 200),
             rng=rng,
         )
         svc.backlog = load.backlog
+        latency = load.latency_ms
         busy = min(1.0, load.utilization)
         jitter = rng.normal(0.0, 0.01, 3)
+        memory = 0.45 + 0.1 * busy + jitter[2] + sum(f.memory(lv) for f, lv in levels)
+        # Extra failures: the fault's own (unless traffic moved to the standby), OOM kills,
+        # and whatever the services this one calls failed.
+        failing = sum(f.error_rate(lv) for f, lv in levels) * (1.0 - svc.shifted_share)
+        failing += float(np.clip((memory - 0.9) * 3.0, 0.0, 0.5))
+        for name in svc.spec.depends_on:
+            up = self._services[name]
+            failing += max(0.0, up.last_error_rate - BASE_ERROR_RATE)
+            excess = rng.choice(up.last_latency_ms, len(latency)) - np.percentile(up.healthy_latency_ms, 95)
+            latency = latency + np.clip(excess, 0.0, None)
+        errors = load.errors
+        if failing > 0:
+            errors = min(load.requests, errors + int(rng.binomial(load.requests, min(1.0, failing))))
         on_gpu = svc.kind.device == "gpu"
         metrics = {
             "minute": t1,
-            "p95_ms": float(np.percentile(load.latency_ms, 95)),
+            "p95_ms": float(np.percentile(latency, 95)),
             "rps": load.requests / (tick * 60.0),
-            "error_rate": load.errors / max(load.requests, 1),
+            "error_rate": errors / max(load.requests, 1),
             "gpu_util": float(np.clip(busy + jitter[0], 0, 1)) if on_gpu else 0.0,
             "cpu_util": float(np.clip((busy if not on_gpu else 0.15 + 0.25 * busy) + jitter[1], 0, 1)),
-            "mem_util": float(np.clip(0.45 + 0.1 * busy + jitter[2], 0, 1)),
+            "mem_util": float(np.clip(memory, 0, 1)),
             "utilization": load.utilization,
             "replicas": float(svc.replicas),
         }
-        svc.ticks.append(
-            Tick(t0, t1, Xp, y, pred, t, load.latency_ms[:n], load.requests, load.errors, metrics)
-        )
+        svc.last_error_rate = metrics["error_rate"]
+        svc.last_latency_ms = latency
+        svc.ticks.append(Tick(t0, t1, Xp, y, pred, t, latency[:n], load.requests, errors, metrics))
 
     # ------------------------------------------------------------------ MetricSource
 
@@ -349,21 +392,27 @@ class SimWorld:
             "model_version": svc.live.version,
             "model_versions": sorted(svc.versions, key=lambda v: int(v[1:])),
             "pipeline_healthy": not any(
-                f.cleared_by == "restart_pipeline" and f.level(self._clock) > 0 for f in svc.faults
+                f.component == "pipeline" and f.applies(svc) and f.level(self._clock) > 0 for f in svc.faults
             ),
+            "feature_store": svc.store,
+            "prompt_version": svc.prompts[-1] if svc.kind.name == "chat" else None,
+            "traffic_shifted": svc.shifted_share,
             "backlog": round(svc.backlog, 3),
             "utilization": last.get("utilization"),
             "p95_ms": last.get("p95_ms"),
+            "mem_util": last.get("mem_util"),
+            "error_rate": last.get("error_rate"),
         }
 
     def active_faults(self) -> list[dict[str, Any]]:
-        """Faults acting now (started, not ended, not cleared)."""
-        out = []
+        """Faults acting now (started, not ended, not cleared, not routed around), one entry per fault."""
+        out: dict[int, dict[str, Any]] = {}
         for svc in self._services.values():
             for f in svc.faults:
                 lv = f.level(self._clock)
-                if lv > 0:
-                    out.append(
+                if lv > 0 and f.applies(svc):
+                    entry = out.setdefault(
+                        id(f.spec),
                         {
                             "type": f.type,
                             "target": f.spec.target,
@@ -371,10 +420,12 @@ class SimWorld:
                             "magnitude": f.spec.magnitude,
                             "level": lv,
                             "layer": f.layer,
-                            "component": f"{f.spec.target}.{f.component}",
-                        }
+                            "component": f.ground_truth()["root_cause_component"],
+                            "services": [],
+                        },
                     )
-        return out
+                    entry["services"].append(svc.name)
+        return list(out.values())
 
     def record(self, svc: ServiceState, kind: str, detail: dict[str, Any]) -> None:
         """Append a platform event at the current time."""
@@ -387,15 +438,22 @@ class SimWorld:
         svc.live_stack.append(version.version)
         self.record(svc, kind, {"from": previous, "to": version.version, **detail})
 
-    def clear_faults(self, service: str, action: str) -> list[str]:
-        """Clear the service's started faults whose cause ``action`` removes; the types cleared."""
+    def clear_faults(self, service: str, action: str) -> list[Fault]:
+        """Clear the service's started faults whose cause ``action`` removes; the faults cleared."""
         svc = self._svc(service)
         cleared = []
         for f in svc.faults:
             if f.cleared_by == action and f.level(self._clock) > 0:
                 f.cleared_at = self._clock
-                cleared.append(f.type)
+                cleared.append(f)
         return cleared
+
+    def outputs(self, service: str, minutes: float) -> list[str]:
+        """Response texts of a generative service's requests in the last ``minutes`` (PlatformError otherwise)."""
+        svc = self._svc(service)
+        if not hasattr(svc.kind, "render"):
+            raise PlatformError(f"{service} ({svc.kind.name}) is not a generative service")
+        return svc.kind.render(self.rows(service, minutes)["X"], seed=self.scenario.seed)
 
     # ------------------------------------------------------------------ Platform
 
