@@ -59,6 +59,7 @@ class AgentDeps:
     catalogue: Any
     policy: Any
     memory: Any | None = None
+    roles: Any | None = None  # policies.roles.RoleBook: approvers' roles are re-checked at execution
     postmortem_dir: Path | None = None
     channels: list[ApprovalChannel] = field(default_factory=list)
     settings: MonitorSettings = field(default_factory=MonitorSettings)

@@ -40,7 +40,7 @@ def _refusal(step: PlanStep, action: PlannedAction, deps: AgentDeps, now: dateti
     if action.params_hash != step.action.get("params_hash"):
         return "parameters changed after planning"
     if step.outcome == "approval":
-        ok, why = approvals.executable(deps.store, action, now=now)
+        ok, why = approvals.executable(deps.store, action, now=now, rolebook=deps.roles)
         if not ok:
             return why
     return None

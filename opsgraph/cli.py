@@ -192,5 +192,19 @@ def policy_explain(action: str,
     console.print(f"decision: [bold]{decision.outcome}[/] by rule {decision.rule_id} — {decision.reason}")
 
 
+def _register_extensions() -> None:
+    """Commands that live in their own modules (service loop, server, chat, benchmarks)."""
+    import importlib
+
+    for module in ("opsgraph.cli_service", "opsgraph.cli_bench"):
+        try:
+            importlib.import_module(module).register(app)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_extensions()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -53,11 +53,11 @@ class Runtime:
         self.catalogue = Catalogue.load()
         self.policy = PolicyEngine.load(settings.policy_file)
         self.memory = self._open_memory()
+        self.roles = self._role_book()
         self.deps = AgentDeps(store=self.store, sources=self.registry, catalogue=self.catalogue, policy=self.policy,
-                              memory=self.memory, postmortem_dir=settings.postmortem_dir,
+                              memory=self.memory, roles=self.roles, postmortem_dir=settings.postmortem_dir,
                               channels=list(channels or []))
         self.graph = build_graph(self.deps, checkpointer=self.checkpointer)
-        self.roles = self._role_book()
 
     def _role_book(self) -> RoleBook:
         """Roles from OPSGRAPH_ROLES_FILE; without one, the local user who owns the data directory is admin."""

@@ -1,0 +1,90 @@
+"""An incident waiting for approval survives its process: a new process approves it and it resolves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from memory.store import Store, sqlite_url
+from policies import audit
+
+OPSGRAPH = [sys.executable, "-m", "opsgraph.cli"]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGRAPH_")}
+    env.update(OPSGRAPH_HOME=str(home), OPSGRAPH_USER="alice", OPSGRAPH_MEMORY="0", CI="true")
+    return env
+
+
+def _wait_for_pending(store: Store, proc: subprocess.Popen[bytes], timeout_s: float = 180.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            pending = store.approvals(status="pending")
+        except Exception:  # the other process may still be creating the tables
+            pending = []
+        if pending:
+            return pending[0].id
+        assert proc.poll() is None, "demo ended without asking for approval"
+        time.sleep(0.2)
+    raise AssertionError("no approval was requested in time")
+
+
+def test_killed_while_waiting_then_approved_from_a_new_process(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    demo = subprocess.Popen([*OPSGRAPH, "demo", "--no-input", "--pattern", "02_*.yaml"], env=_env(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    store = None
+    try:
+        while not (home / "opsgraph.sqlite").exists():
+            assert demo.poll() is None, demo.stderr.read().decode() if demo.stderr else ""
+            time.sleep(0.2)
+        store = Store(sqlite_url(home / "opsgraph.sqlite"))
+        approval_id = _wait_for_pending(store, demo)
+        demo.send_signal(signal.SIGKILL)  # no clean shutdown: nothing may be lost
+        demo.wait(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+
+    approval = store.approval(approval_id)
+    assert approval is not None and approval.status == "pending"
+    incident = store.incident(approval.incident_id)
+    assert incident is not None and incident.status == "awaiting_approval"
+
+    done = subprocess.run([*OPSGRAPH, "approve", approval_id], env=_env(home), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "resolved" in done.stdout
+
+    incident = store.incident(approval.incident_id)
+    assert incident is not None and incident.status == "resolved"
+    actions = store.actions(incident.id)
+    assert [a.name for a in actions if a.status == "executed"] == ["rollback_model"]
+    kinds = [e.kind for e in store.audit_entries(incident.id)]
+    for kind in ("approval.requested", "action.executed", "verification", "incident.closed"):
+        assert any(k.startswith(kind) for k in kinds), (kind, kinds)
+    assert audit.verify(store).ok
+    assert Path(incident.postmortem_path or "").exists()
+
+
+def test_approving_twice_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    demo = subprocess.run([*OPSGRAPH, "demo", "--no-input", "--pattern", "02_*.yaml"], env=_env(home),
+                          capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    store = Store(sqlite_url(home / "opsgraph.sqlite"))
+    (approval,) = store.approvals(status="pending")
+    assert f"opsgraph approve {approval.id}" in demo.stdout
+    first = subprocess.run([*OPSGRAPH, "approve", approval.id], env=_env(home), capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = subprocess.run([*OPSGRAPH, "approve", approval.id], env=_env(home), capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 2
+    assert "already" in again.stdout.lower()
