@@ -42,11 +42,11 @@ def summary_table(reports: list[IncidentReport]) -> Table:
             table.add_row(r.scenario, r.fault, "-", "-", "quiet (no incident)" if r.status == "quiet" else "MISSED",
                           "-", "-", "-", "-")
             continue
-        cause = f"{r.root_cause or '?'} ({r.layer or '?'}) {'[correct]' if r.root_cause_correct else '[wrong]'}"
-        approved = ", ".join(r.approved_by) or ("pending: " + ", ".join(r.pending_approvals)
+        cause = f"{r.root_cause or '?'} ({r.layer or '?'}) {'✓' if r.root_cause_correct else '✗ wrong'}"
+        approved = ", ".join(dict.fromkeys(r.approved_by)) or ("pending: " + ", ".join(r.pending_approvals)
                                                 if r.pending_approvals else "-")
         verified = "pending approval" if r.verified is None else _mark(r.verified)
-        table.add_row(r.scenario, r.fault, r.incident_id, _num(r.detected_after_min), cause,
+        table.add_row(r.scenario, r.fault, r.incident_id, _num(r.detected_after_min), Text(cause),
                       ", ".join(r.actions) or "-", approved, verified, _num(r.time_to_recover_min))
     return table
 

@@ -61,7 +61,7 @@ def scenario_reports(store: Store, outcome: ScenarioOutcome) -> list[IncidentRep
             detected_after_min=_minutes(incident.first_signal_at, outcome.fault_start),
             root_cause=incident.root_cause, layer=incident.layer,
             root_cause_correct=(incident.root_cause == truth.root_cause_component) if truth.incident_expected else False,
-            actions=executed or [a.name for a in actions],
+            actions=list(dict.fromkeys(executed or [a.name for a in actions])),
             action_correct=bool(truth.remediation) and any(a in truth.remediation for a in executed or
                                                            [a.name for a in actions]),
             approved_by=approved_by, verified=True if incident.status == "resolved" else (
