@@ -10,8 +10,8 @@ world asks every fault of a service, each tick, through four hooks:
 - ``capacity_factor(level)`` — the share of its throughput each replica keeps;
 - ``on_start(world, service)`` — a one-off change of the platform (e.g. a deploy);
 
-and, for faults beyond the phase-1 four: ``concept`` (the true log-odds), ``observed_labels``
-(the labels the platform receives), ``rate_factor`` (request rate), ``error_rate`` (failed
+and, for faults beyond the phase-1 four: ``concept`` (the true log-odds), ``scores`` (the
+served scores), ``observed_labels`` (the labels the platform receives), ``rate_factor`` (request rate), ``error_rate`` (failed
 requests) and ``memory`` (extra memory use). ``applies(service)`` lets a platform change
 route around a fault (a rollback away from a leaky build, a switch away from a broken
 feature store). Faults usually target a service; ``target_kind = "feature_store"`` faults
@@ -104,6 +104,9 @@ class Fault:
 
     def observed_labels(self, y: np.ndarray, pred: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
         return y
+
+    def scores(self, pred: np.ndarray, level: float) -> np.ndarray:
+        return pred
 
     def rate_factor(self, level: float) -> float:
         return 1.0
@@ -241,7 +244,7 @@ class BadModelDeploy(Fault):
     def on_start(self, world: SimWorld, service: ServiceState) -> None:
         bad = trained_version(
             self.kind.name,
-            world.scenario.seed + 101,
+            service.spec.model_seed + 101,
             version=service.next_version(),
             layout=self.layout(),
             note="trained on a feature layout that differs from serving",
@@ -422,9 +425,11 @@ class MemoryLeak(Fault):
 class FeedbackContamination(Fault):
     """The label feed is contaminated by the model's own decisions (a feedback loop), for a ``magnitude`` share.
 
-    Matured labels agree with predictions more than they should (accuracy looks better and
-    better); a retrain on them learns the model's own mistakes. Quarantining the feedback
-    restores clean labels.
+    Matured labels agree with predictions more than they should (accuracy looks better than
+    it is), and the online calibration layer learning from that feedback makes the scores
+    over-confident (the score distribution moves to the extremes). A retrain on these
+    labels learns the model's own mistakes. Quarantining the feedback restores clean labels
+    and resets the calibration to its last clean snapshot.
     """
 
     type = "feedback_contamination"
@@ -437,6 +442,10 @@ class FeedbackContamination(Fault):
     def observed_labels(self, y: np.ndarray, pred: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
         echo = rng.random(len(y)) < level * self.spec.magnitude
         return np.where(echo, (pred >= 0.5).astype(y.dtype), y)
+
+    def scores(self, pred: np.ndarray, level: float) -> np.ndarray:
+        p = np.clip(pred, 1e-6, 1 - 1e-6)
+        return 1.0 / (1.0 + np.exp(-np.log(p / (1 - p)) * (1.0 + 3.0 * level * self.spec.magnitude)))
 
 
 class SemanticDrift(Fault):

@@ -47,6 +47,7 @@ class ServiceSpec(_Strict):
     label_delay_min: float = Field(default=30.0, ge=0)
     peak_utilization: float = Field(default=0.6, gt=0, lt=1)  # provisioning: utilisation at the busiest healthy minute
     feature_store: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$")  # the store its features come from
+    model_seed: int = 0  # seeds the v1 model's training data: the model is the team's, the scenario seed drives traffic
 
     @field_validator("kind")
     @classmethod
@@ -87,14 +88,24 @@ class FaultSpec(_Strict):
         return self
 
 
+class Cause(_Strict):
+    """A further root cause of a scenario with overlapping faults."""
+
+    root_cause_component: str
+    layer: Layer
+    remediation: list[str] = Field(default_factory=list)
+    requires_approval: bool = False
+
+
 class GroundTruth(_Strict):
-    """What a perfect operator would conclude and do."""
+    """What a perfect operator would conclude and do (the primary cause; ``secondary`` for overlapping faults)."""
 
     incident_expected: bool
     root_cause_component: str | None = None
     layer: Layer | None = None
     remediation: list[str] = Field(default_factory=list)
     requires_approval: bool = False
+    secondary: list[Cause] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _complete_when_expected(self) -> GroundTruth:

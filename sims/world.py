@@ -144,7 +144,7 @@ class SimWorld:
     def _build(self, index: int, spec: ServiceSpec) -> ServiceState:
         kind = KINDS[spec.kind]()
         seed = self.scenario.seed * 1000 + index
-        v1 = trained_version(kind.name, seed)
+        v1 = trained_version(kind.name, spec.model_seed)
         capacity = spec.replicas * SLOTS_PER_REPLICA * 1000.0 / kind.service_ms
         base_rps = spec.peak_utilization * capacity / PEAK_FACTOR
         healthy = serve(
@@ -246,6 +246,8 @@ class SimWorld:
             moved = rng.random(n) < svc.shifted_share
             if moved.any():
                 pred[moved] = svc.versions[svc.shifted_to].score(Xp[moved])
+        for f, lv in levels:
+            pred = f.scores(pred, lv)
         for f, lv in levels:
             y = f.observed_labels(y, pred, lv, rng)
         t = np.sort(rng.uniform(t0, t1, n))

@@ -62,3 +62,34 @@ def p95(w: SimWorld, service: str, minutes: float = 30) -> float:
 def run_until(w: SimWorld, minute: float) -> SimWorld:
     w.advance(minute - w.elapsed_min)
     return w
+
+
+def alarms(w: SimWorld, service: str) -> set[str]:
+    """The thresholds the monitor applies every tick (60-min windows; accuracy on 120 min) that the service crosses now."""
+    from scipy.stats import norm
+
+    info = next(s for s in w.services() if s.name == service)
+    ref, win = w.reference(service), w.window(service, 60)
+    out = set()
+    if len(win.features) and np.isnan(win.features).mean(axis=0).max() > 0.05:
+        out.add("nulls")
+    for j in range(ref.features.shape[1]):
+        col = win.features[:, j]
+        if (~np.isnan(col)).sum() >= 30 and psi(ref.features[:, j], col) > 0.25 and ks_p(ref.features[:, j], col) < 0.001:
+            out.add("feature_drift")
+            break
+    if psi(ref.predictions, win.predictions) > 0.25:
+        out.add("score_drift")
+    recent = w.window(service, 120)
+    n = len(recent.labels)
+    if n >= 100:
+        a_ref, a = accuracy(ref.predictions, ref.labels), accuracy(recent.labelled_predictions, recent.labels)
+        pooled = (a_ref * len(ref.labels) + a * n) / (len(ref.labels) + n)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / len(ref.labels) + 1 / n))
+        if a_ref - a >= 0.05 and norm.sf((a_ref - a) / max(se, 1e-12)) < 0.01:
+            out.add("accuracy")
+    if len(win.metrics["p95_ms"]) and win.metrics["p95_ms"][-1] > info.slo_p95_ms:
+        out.add("latency")
+    if win.requests and win.errors / win.requests > 0.02:
+        out.add("errors")
+    return out
