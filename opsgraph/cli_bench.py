@@ -1,0 +1,54 @@
+"""`opsgraph bench ...`: benchmarks that run the real graph."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+bench_app = typer.Typer(help="Benchmarks on the simulator.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `bench` command group to the main CLI."""
+    app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("incidents")
+def incidents(scenarios: Annotated[Path, typer.Option(help="Folder of scenario YAML files.")],
+              out: Annotated[Path, typer.Option(help="JSON file to write.")],
+              memory: Annotated[bool, typer.Option(help="Use vector memory across scenarios.")] = False,
+              home: Annotated[Optional[Path], typer.Option(help="Data directory (default: a fresh temporary one).")] = None) -> None:
+    """Run every scenario through the real graph (no LLM) with a scripted approver; score against ground truth."""
+    from opsgraph.bench_incidents import SCRIPTED_APPROVER, run_benchmark
+    from opsgraph.runtime import Runtime
+    from opsgraph.settings import Settings
+
+    console = Console(width=160) if not Console().is_terminal else Console()
+    with tempfile.TemporaryDirectory(prefix="opsgraph-bench-") as scratch:
+        settings = Settings.from_env(home or Path(scratch)).model_copy(
+            update={"user": SCRIPTED_APPROVER, "memory_enabled": memory, "roles_file": None})
+        with Runtime(settings) as runtime:
+            def progress(row) -> None:  # noqa: ANN001
+                console.print(f"  {row.scenario:<40} incidents={row.incidents} detected={row.detected} "
+                              f"rca={row.rca_top1} fixed={row.remediation_correct} ({row.seconds:.1f} s)")
+            try:
+                result = run_benchmark(runtime, scenarios, on_scenario=progress)
+            except FileNotFoundError as exc:
+                console.print(f"[bold red]error:[/] {exc}")
+                raise typer.Exit(code=2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    table = Table(title=f"Incident benchmark: {scenarios}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if key != "rows":
+            table.add_row(key, "-" if value is None else str(value))
+    console.print(table)
+    console.print(f"wrote {out}")
