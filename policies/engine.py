@@ -48,6 +48,8 @@ RULE_INVALID_PARAMS = "catalogue.invalid_params"
 RULE_NO_MATCH = "policy.no_rule_matched"
 RULE_IRREVERSIBLE = "invariant.irreversible_needs_approval"
 RULE_CRITICAL = "invariant.critical_needs_two_approvers"
+RULE_HIGH_RISK_PRODUCTION = "invariant.high_risk_in_production_needs_approval"
+PRODUCTION_ENVIRONMENTS = frozenset({"production", "prod"})
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -393,6 +395,18 @@ class PolicyEngine:
                                                    "matched_rule": decision.matched_rule or decision.rule_id})
         traces.append(RuleTrace(id=RULE_IRREVERSIBLE, matched=irreversible, why=why, decided=irreversible))
 
+        high_in_production = (decision.outcome == "auto" and risk_rank(facts.risk) >= risk_rank("high")
+                              and facts.ctx.environment in PRODUCTION_ENVIRONMENTS)
+        why = (f"{name} is {facts.risk} risk in {facts.ctx.environment}; rule {decision.rule_id!r} said auto, "
+               f"a human must approve" if high_in_production
+               else "not an automatic high-risk action in production")
+        if high_in_production:
+            decision = decision.model_copy(update={"outcome": "approval", "rule_id": RULE_HIGH_RISK_PRODUCTION,
+                                                   "reason": why,
+                                                   "matched_rule": decision.matched_rule or decision.rule_id})
+        traces.append(RuleTrace(id=RULE_HIGH_RISK_PRODUCTION, matched=high_in_production, why=why,
+                                decided=high_in_production))
+
         critical = (facts.risk == "critical" and decision.outcome != "deny"
                     and (decision.outcome == "auto" or decision.required_count < 2))
         why = (f"{name} is critical; rule {decision.rule_id!r} asked for {decision.outcome} with "
@@ -403,7 +417,7 @@ class PolicyEngine:
                                                    "required_count": 2,
                                                    "matched_rule": decision.matched_rule or decision.rule_id})
         traces.append(RuleTrace(id=RULE_CRITICAL, matched=critical, why=why, decided=critical))
-        if decision.rule_id in (RULE_IRREVERSIBLE, RULE_CRITICAL):
+        if decision.rule_id in (RULE_IRREVERSIBLE, RULE_HIGH_RISK_PRODUCTION, RULE_CRITICAL):
             for trace in traces:
                 trace.decided = trace.id == decision.rule_id
         return decision, traces

@@ -115,8 +115,9 @@ def test_explain_lists_every_rule_and_marks_the_one_that_decided(catalogue):
     engine = PolicyEngine.load()
     context = ctx("scale_up", params={"replicas": 12}, max_replicas=10)
     traces = engine.explain(context, catalogue)
-    assert [t.id for t in traces][:-2] == [rule.id for rule in engine.rules]
-    assert [t.id for t in traces][-2:] == ["invariant.irreversible_needs_approval",
+    assert [t.id for t in traces][:-3] == [rule.id for rule in engine.rules]
+    assert [t.id for t in traces][-3:] == ["invariant.irreversible_needs_approval",
+                                           "invariant.high_risk_in_production_needs_approval",
                                            "invariant.critical_needs_two_approvers"]
     decided = [t for t in traces if t.decided]
     assert [t.id for t in decided] == ["scaling.beyond_max_replicas"] == [engine.decide(context, catalogue).rule_id]
@@ -188,3 +189,11 @@ def test_load_refuses_an_invalid_policy_listing_every_problem(tmp_path):
 def test_context_rejects_out_of_range_numbers():
     with pytest.raises(ValueError, match="blast_radius"):
         PolicyContext(action="scale_up", service="s", blast_radius=1.5)
+
+
+def test_high_risk_in_production_needs_approval_even_when_a_rule_says_auto(catalogue):
+    engine = engine_of({"id": "yolo", "when": {}, "outcome": "auto"})
+    decision = engine.decide(ctx("rollback_model", environment="production"), catalogue)
+    assert decision.outcome == "approval"
+    assert decision.rule_id == "invariant.high_risk_in_production_needs_approval"
+    assert engine.decide(ctx("rollback_model", environment="staging"), catalogue).outcome == "auto"
