@@ -5,9 +5,9 @@ Approvals across processes
 Every channel (HTTP API, web and terminal chat, Slack, CLI) only *records* a decision with
 ``policies.approvals.decide``; the decision lives in the store. The loop owns the worlds: at each
 step it finds incidents whose graph thread waits on an approval that is no longer pending
-(approved, rejected or expired), re-checks the approvers' roles against the current identity
-book (``approvals.executable(rolebook=...)``) and resumes the thread under the world's
-cross-process lock. ``opsgraph approve`` still resumes in its own process; the lock and a
+(approved, rejected or expired), refreshes the identity book the execute node re-checks approvers'
+roles against (``AgentDeps.roles``: role file + tokens + Slack mappings), and resumes the thread
+under the world's cross-process lock. ``opsgraph approve`` still resumes in its own process; the lock and a
 re-read of the thread under it make sure one thread is resumed once.
 
 One step = expire stale approvals → resume decided threads → advance the world one tick and
@@ -37,15 +37,15 @@ from pydantic import BaseModel
 import sims
 from memory.models import IncidentRow
 from opsgraph.runtime import RunResult, Runtime
-from policies import approvals, audit
+from opsgraph.server.auth import home_identity_book
+from opsgraph.server.metrics import METRICS
+from policies import approvals
 from policies.roles import RoleBook
 from sims.scenario import load_scenario
 from sims.world import SimWorld
-from tools.actions import PlannedAction
 
 DEFAULT_SCENARIO = Path(sims.__file__).parent / "scenarios" / "01_data_drift.yaml"
 STATE_FILE = "loop.json"
-ACTOR = "opsgraph-loop"
 
 log = logging.getLogger("opsgraph.loop")
 
@@ -141,7 +141,7 @@ class ServiceLoop:
         self.runtime = runtime
         self.scenario_path = (scenario or DEFAULT_SCENARIO).resolve()
         self.interval_s = interval_s
-        self.rolebook = rolebook or (lambda: runtime.roles)
+        self.rolebook = rolebook or (lambda: home_identity_book(runtime.roles, runtime.settings.home))
         self.on_run = on_run
         self.stop = threading.Event()
         self.steps = 0
@@ -194,6 +194,9 @@ class ServiceLoop:
         report.expired = approvals.expire_stale(self.runtime.store, now)
         for approval_id in report.expired:
             log.info("approval.expired", extra={"approval_id": approval_id})
+        # Approvers' roles are re-checked when an action executes (agents.execute), against the
+        # identity book as it is now: a removed token or Slack mapping no longer counts.
+        self.runtime.deps.roles = self.rolebook()
         report.resumed = self.resume_decided()
         registry = self.runtime.registry
         if self.world.done:
@@ -217,6 +220,7 @@ class ServiceLoop:
         self.world = self._open_world(new_world=True)
 
     def _tell(self, result: RunResult, service: str) -> None:
+        METRICS.graph_run(result.ended)
         if self.on_run is not None:
             self.on_run(result)
         if result.ended != "quiet":
@@ -260,10 +264,6 @@ class ServiceLoop:
             if row is None:
                 return None
             approved, by = row.status == "approved", row.decided_by or f"system:{row.status}"
-            if approved:
-                approved, why = self._recheck(row)
-                if not approved:
-                    by = f"refused: {why}"
             answer = {"approval_id": row.id, "approved": approved, "by": by}
             result = self.runtime._finish(incident.id, incident.service, None, Command(resume=answer))
             if incident.source_id == self.world.world_id:
@@ -272,19 +272,6 @@ class ServiceLoop:
                                             "status": row.status, "approved": approved, "ended": result.ended})
         self._tell(result, incident.service)
         return result
-
-    def _recheck(self, row: Any) -> tuple[bool, str]:
-        """Approvers must still hold the role when the action is about to run."""
-        stored = self.runtime.store.action(row.action_id)
-        if stored is None:
-            return False, f"action {row.action_id} is not stored"
-        action = PlannedAction(action_id=stored.id, name=stored.name, service=stored.service, params=stored.params)
-        ok, why = approvals.executable(self.runtime.store, action, now=datetime.now(UTC), rolebook=self.rolebook())
-        if not ok:
-            audit.append(self.runtime.store, actor=ACTOR, kind="approval.recheck_failed", incident_id=row.incident_id,
-                         subject=row.id, payload={"action_id": row.action_id, "reason": why})
-            log.warning("approval.recheck_failed", extra={"approval_id": row.id, "reason": why})
-        return ok, why
 
     # -- running
     def run(self, *, max_steps: int | None = None) -> None:

@@ -1,0 +1,1 @@
+"""Channels to the outside: Slack approvals and the approval-channel factory."""

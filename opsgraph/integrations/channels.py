@@ -1,0 +1,46 @@
+"""The approval channels a process posts to: a structured log line always, Slack when configured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.deps import ApprovalChannel
+from memory.store import Store
+from policies.roles import RoleBook
+
+log = logging.getLogger("opsgraph.approvals")
+
+
+class LogChannel:
+    """Announces each approval request in the structured log (the API, chat and dashboard read the store)."""
+
+    name = "log"
+
+    def post(self, request: dict[str, Any]) -> None:
+        action = request.get("action", {})
+        log.info("approval.requested", extra={"approval_id": request.get("approval_id"),
+                                              "incident_id": request.get("incident_id"),
+                                              "action": action.get("name"), "service": action.get("service"),
+                                              "params": action.get("params"), "rule_id": request.get("rule_id"),
+                                              "expires_at": request.get("expires_at")})
+
+
+def slack_from_env(store: Store, *, rolebook: Callable[[], RoleBook], home: Path) -> Any:
+    """The Slack integration when OPSGRAPH_SLACK_* is set, else None."""
+    from opsgraph.integrations.slack import SlackConfig, SlackIntegration
+
+    config = SlackConfig.from_env()
+    if config is None:
+        return None
+    return SlackIntegration(config, store, rolebook=rolebook, home=home)
+
+
+def approval_channels(store: Store, *, slack: Any = None) -> list[ApprovalChannel]:
+    """Where this process announces approval requests."""
+    channels: list[ApprovalChannel] = [LogChannel()]
+    if slack is not None:
+        channels.append(slack.channel)
+    return channels

@@ -1,0 +1,1 @@
+"""HTTP server of OpsGraph: REST API, web chat, dashboard, Slack endpoint, metrics."""
