@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -203,7 +204,6 @@ class SlackIntegration:
     # -- wiring
     def mount(self, app: Any) -> None:
         """Serve the Bolt app at ``POST /slack/events`` of a FastAPI app."""
-        from fastapi import Request
         from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
         from starlette.concurrency import run_in_threadpool
 
