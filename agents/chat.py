@@ -311,10 +311,12 @@ class ChatEngine:
 
     def why_rollback(self, service: str | None = None) -> Answer:
         """Explain the latest incident in which a model was rolled back."""
-        for inc in self.store.incidents(service=service):
-            if any(a.name == "rollback_model" for a in self.store.actions(inc.id)):
-                answer = self.explain(inc.id)
-                return answer.model_copy(update={"intent": "rollback"})
+        incidents = self.store.incidents(service=service)
+        for done in (("executed", "undone"), None):  # a rollback that happened first, then one only planned
+            for inc in incidents:
+                if any(a.name == "rollback_model" and (done is None or a.status in done)
+                       for a in self.store.actions(inc.id)):
+                    return self.explain(inc.id).model_copy(update={"intent": "rollback"})
         return self._reply("rollback", ["No incident on record rolled back a model" + (f" of {service}." if service else ".")])
 
     def pending(self, *, user: str, roles: set[str]) -> Answer:
@@ -407,7 +409,7 @@ class ChatEngine:
                                  f"ticks of {tick:g} min, probability {result.cite('probability', '{:.0%}')}"))
         if not results:
             return self._reply("forecast", ["No metric series to forecast yet."])
-        horizon = f"the next {HORIZON_TICKS} ticks"
+        horizon = f"the next {results[0].cite('horizon', '{}')} ticks" if results[0].ok else "the forecast horizon"
         if not rows:
             top = max((r for r in results if r.ok), key=lambda r: r.figure("probability", 0), default=None)
             lines = [f"Nothing is forecast to breach in {horizon}."]
