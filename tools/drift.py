@@ -6,10 +6,9 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
-
 from tools._validate import as_float_array, paired_matrices, positive_number, probability
 from tools.results import ToolInputError, ToolResult, insufficient, tool_result
+from tools.twosample import ks_columns
 
 MIN_SAMPLES = 30
 """Fewest non-NaN values per window a column needs before its drift is measured."""
@@ -68,16 +67,9 @@ def psi_values(ref: np.ndarray, cur: np.ndarray, bins: int) -> np.ndarray:
 
 def ks_values(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """KS statistic and raw p-value per column of two (n, d) matrices; NaN where a window is too small."""
+    statistic, p_value = ks_columns(ref, cur)
     enough = ((~np.isnan(ref)).sum(axis=0) >= MIN_SAMPLES) & ((~np.isnan(cur)).sum(axis=0) >= MIN_SAMPLES)
-    statistic = np.full(ref.shape[1], np.nan)
-    p_value = np.full(ref.shape[1], np.nan)
-    if enough.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # scipy falls back from exact to asymptotic p-values
-            res = stats.ks_2samp(ref[:, enough], cur[:, enough], axis=0, nan_policy="omit")
-        statistic[enough] = res.statistic
-        p_value[enough] = res.pvalue
-    return statistic, p_value
+    return np.where(enough, statistic, np.nan), np.where(enough, p_value, np.nan)
 
 
 def _check_bins(bins: int) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
-from sklearn.metrics import f1_score, roc_auc_score
 
 from tools._validate import as_float_array, binary_labels, probability
 from tools.results import ToolInputError, ToolResult, insufficient, tool_result
+from tools.twosample import rank_auc
 
 
 def _labelled(labels: object, scores: object, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -21,10 +21,12 @@ def _labelled(labels: object, scores: object, prefix: str = "") -> tuple[np.ndar
 def _metrics(y: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, float | int | None]:
     """Accuracy, ROC AUC (None with one class), F1 and positive rates of non-empty labels and scores."""
     predicted = (s >= threshold).astype(int)
+    true_pos = int((predicted & y).sum())
+    wrong = int((predicted != y).sum())
     return {
-        "accuracy": float((predicted == y).mean()),
-        "roc_auc": float(roc_auc_score(y, s)) if 0 < y.sum() < y.size else None,
-        "f1": float(f1_score(y, predicted, zero_division=0.0)),
+        "accuracy": (y.size - wrong) / y.size,
+        "roc_auc": rank_auc(y, s),
+        "f1": 2.0 * true_pos / (2.0 * true_pos + wrong) if true_pos else 0.0,
         "positive_rate": float(y.mean()),
         "predicted_positive_rate": float(predicted.mean()),
         "n": int(y.size),
