@@ -18,6 +18,7 @@ HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 
 log = logging.getLogger("opsgraph.service")
+CLOSED = ("resolved", "escalated")
 token_app = typer.Typer(help="Bearer tokens of the HTTP API.", no_args_is_help=True)
 
 
@@ -173,12 +174,12 @@ def _await_resume(runtime: Any, incident_id: str, wait: float) -> str:
     """Poll the store until the loop moved the incident on, or ``wait`` seconds passed."""
     deadline = time.monotonic() + wait
     incident = runtime.store.incident(incident_id)
-    while incident is not None and incident.status in ("awaiting_approval", "executing") and time.monotonic() < deadline:
+    while incident is not None and incident.status not in CLOSED and time.monotonic() < deadline:
         time.sleep(0.25)
         incident = runtime.store.incident(incident_id)
     if incident is None:
         return f"incident {incident_id} not found"
-    if incident.status in ("awaiting_approval", "executing"):
+    if incident.status == "awaiting_approval":
         return (f"incident {incident_id} is still {incident.status}: is `opsgraph run` running? It resumes decided "
                 f"approvals at its next step.")
     return f"incident {incident_id} is now {incident.status}"
