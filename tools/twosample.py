@@ -52,6 +52,21 @@ def _column_blocks(d: int, rows: int):
         yield slice(start, min(d, start + step))
 
 
+def _merged_blocks(ref: np.ndarray, cur: np.ndarray):
+    """Per block of columns: the merged sort keys of both windows, which window each came from, and validity."""
+    n, d = ref.shape
+    for cols in _column_blocks(d, n + cur.shape[0]):
+        keys = np.sort(np.concatenate([_merge_keys(ref[:, cols].T, 0), _merge_keys(cur[:, cols].T, 1)], axis=1),
+                       axis=1)
+        yield cols, keys, (keys & 1).astype(bool), (keys >> 1) != _MISSING_KEY
+
+
+def _key_values(keys: np.ndarray) -> np.ndarray:
+    """The float values behind merge keys (exact but for the dropped last mantissa bit)."""
+    bits = keys & ~np.int64(1)
+    return (bits ^ ((bits >> 63) & _SIGN_CLEARED)).view(np.float64)
+
+
 def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided two-sample KS statistic D and p-value per column (NaN where a column is empty).
 
@@ -60,16 +75,10 @@ def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray
     ``Q_KS((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, ``en = n m / (n + m)``, except for small
     windows (``n m <= EXACT_KS_MAX_PRODUCT``), where scipy's exact distribution is cheap.
     """
-    n, d = ref.shape
-    m = cur.shape[0]
-    statistic = np.full(d, np.nan)
+    statistic = np.full(ref.shape[1], np.nan)
     n_ref = (~np.isnan(ref)).sum(axis=0)
     n_cur = (~np.isnan(cur)).sum(axis=0)
-    for cols in _column_blocks(d, n + m):
-        keys = np.sort(np.concatenate([_merge_keys(ref[:, cols].T, 0), _merge_keys(cur[:, cols].T, 1)], axis=1),
-                       axis=1)
-        from_cur = (keys & 1).astype(bool)
-        valid = (keys >> 1) != _MISSING_KEY
+    for cols, keys, from_cur, valid in _merged_blocks(ref, cur):
         # The ECDF gap times n_ref * n_cur is an integer: exact, so D matches scipy's to the last bit.
         below_ref = np.cumsum(~from_cur & valid, axis=1, dtype=np.int64) * n_cur[cols, None]
         below_cur = np.cumsum(from_cur & valid, axis=1, dtype=np.int64) * n_ref[cols, None]
@@ -77,7 +86,6 @@ def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray
         gap[:, :-1][(keys[:, 1:] >> 1) == (keys[:, :-1] >> 1)] = 0  # only after the last of a run of ties
         statistic[cols] = gap.max(axis=1) / np.maximum(n_ref[cols] * n_cur[cols], 1)
     statistic[(n_ref == 0) | (n_cur == 0)] = np.nan
-    statistic = np.clip(statistic, 0.0, 1.0)
     en = n_ref * n_cur / np.maximum(n_ref + n_cur, 1)
     root = np.sqrt(np.maximum(en, 1e-12))
     p_value = np.clip(stats.kstwobign.sf((root + 0.12 + 0.11 / root) * statistic), 0.0, 1.0)
@@ -89,6 +97,85 @@ def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return statistic, p_value
 
 
+def wasserstein_columns(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """First Wasserstein distance per column, the area between the two ECDFs (NaN where a column is empty)."""
+    distance = np.full(ref.shape[1], np.nan)
+    n_ref = (~np.isnan(ref)).sum(axis=0)
+    n_cur = (~np.isnan(cur)).sum(axis=0)
+    for cols, keys, from_cur, valid in _merged_blocks(ref, cur):
+        gap = (np.cumsum(~from_cur & valid, axis=1) / np.maximum(n_ref[cols], 1)[:, None]
+               - np.cumsum(from_cur & valid, axis=1) / np.maximum(n_cur[cols], 1)[:, None])
+        with np.errstate(invalid="ignore"):  # inf - inf between missing values, masked below
+            width = np.where(valid[:, 1:], np.diff(_key_values(keys), axis=1), 0.0)
+        distance[cols] = (np.abs(gap[:, :-1]) * width).sum(axis=1)
+    distance[(n_ref == 0) | (n_cur == 0)] = np.nan
+    return distance
+
+
+def category_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of each category (the union of values seen in either window) in a 1-D reference and current."""
+    a, b = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
+    levels, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    return (np.bincount(codes[: a.size], minlength=levels.size),
+            np.bincount(codes[a.size :], minlength=levels.size))
+
+
+def chi2_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float, float]:
+    """Pearson chi-squared homogeneity test of two count vectors: statistic, p-value, Cramér's V."""
+    table = np.vstack([ref_counts, cur_counts]).astype(float)
+    table = table[:, table.sum(axis=0) > 0]
+    total = table.sum()
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 0.0, 1.0, 0.0
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / total
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    p_value = float(stats.chi2.sf(statistic, table.shape[1] - 1))
+    return statistic, p_value, float(np.sqrt(statistic / total))  # min(rows, cols) - 1 = 1
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon distance (base 2, in [0, 1]) between share vectors along the last axis."""
+    p = p / np.maximum(p.sum(axis=-1, keepdims=True), 1e-300)
+    q = q / np.maximum(q.sum(axis=-1, keepdims=True), 1e-300)
+    mid = (p + q) / 2.0
+    divergence = (special.rel_entr(p, mid).sum(axis=-1) + special.rel_entr(q, mid).sum(axis=-1)) / 2.0
+    return np.sqrt(np.clip(divergence / np.log(2.0), 0.0, 1.0))
+
+
+def mmd_permutation(ref: np.ndarray, cur: np.ndarray, *, permutations: int = 200,
+                    seed: int = 0) -> tuple[float, float, float]:
+    """Unbiased MMD² with a Gaussian kernel (median-distance bandwidth), its permutation p-value, the bandwidth.
+
+    Rows must be complete and columns comparably scaled (the caller standardises by the reference).
+    The p-value is ``(1 + #{permuted >= observed}) / (1 + permutations)``, so it is never 0.
+    """
+    pooled = np.vstack([ref, cur])
+    n, total = ref.shape[0], pooled.shape[0]
+    sq = (pooled * pooled).sum(axis=1)
+    dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * pooled @ pooled.T, 0.0)
+    upper = dist[np.triu_indices(total, 1)]
+    bandwidth = float(np.sqrt(np.median(upper) / 2.0)) if upper.size and np.median(upper) > 0 else 1.0
+    gram = np.exp(-dist / (2.0 * bandwidth * bandwidth))
+    np.fill_diagonal(gram, 0.0)
+
+    def statistic(in_ref: np.ndarray) -> np.ndarray:
+        # in_ref: (k, total) 0/1 rows; unbiased MMD² for each assignment at once
+        a = in_ref.astype(float)
+        b = 1.0 - a
+        m = total - n
+        kxx = np.einsum("ki,ij,kj->k", a, gram, a) / (n * (n - 1))
+        kyy = np.einsum("ki,ij,kj->k", b, gram, b) / (m * (m - 1))
+        kxy = np.einsum("ki,ij,kj->k", a, gram, b) / (n * m)
+        return kxx + kyy - 2.0 * kxy
+
+    observed = float(statistic(np.r_[np.ones(n), np.zeros(total - n)][None, :])[0])
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.ones(n), np.zeros(total - n)]
+    perms = np.array([rng.permutation(labels) for _ in range(permutations)])
+    null = np.concatenate([statistic(block) for block in np.array_split(perms, max(1, permutations // 50))])
+    return observed, float((1 + (null >= observed).sum()) / (1 + permutations)), bandwidth
+
+
 def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     """ROC AUC of scores against 0/1 labels from average ranks (Mann-Whitney U); None with one class."""
     n_pos = int(labels.sum())
@@ -97,3 +184,9 @@ def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
         return None
     ranks = stats.rankdata(scores)
     return float((ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def auc_p_value(auc: float, n_pos: int, n_neg: int) -> float:
+    """One-sided p-value that an AUC this far above 0.5 arose by chance (Mann-Whitney normal approximation)."""
+    se = np.sqrt((n_pos + n_neg + 1) / (12.0 * n_pos * n_neg))
+    return float(stats.norm.sf((auc - 0.5) / se))

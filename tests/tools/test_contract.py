@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tools
-from tools import anomaly, capacity, changepoint, data_quality, drift, forecast, performance, slo
+from tools import anomaly, capacity, changepoint, data_quality, drift, forecast, multivariate_drift, performance, slo
 from tools.results import ToolResult
 
 OWN_MODULES = sorted(
@@ -25,6 +25,10 @@ CALLS = [
     lambda: drift.psi(X, X + 1),
     lambda: drift.ks_drift(X, X + 1),
     lambda: drift.prediction_drift(X[:, 0], X[:, 1]),
+    lambda: drift.data_drift(X, X + 1),
+    lambda: drift.label_drift(Y, 1 - Y),
+    lambda: multivariate_drift.mmd_drift(X, X + 1, permutations=50),
+    lambda: multivariate_drift.domain_classifier_drift(X, X + 1),
     lambda: data_quality.null_rates(X, ["a", "b"]),
     lambda: data_quality.schema_check(["a"], ["b"]),
     lambda: performance.classification_performance(Y, rng.random(200)),
