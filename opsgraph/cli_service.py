@@ -69,7 +69,7 @@ def run(home: HomeOption = None,
     runtime = Runtime(settings, channels=[])
     slack = slack_from_env(runtime.store, rolebook=lambda: home_identity_book(runtime.roles, settings.home),
                            home=settings.home)
-    runtime.deps.channels.extend(approval_channels(runtime.store, slack=slack))
+    runtime.deps.channels.extend(approval_channels(slack=slack))
     loop = ServiceLoop(runtime, scenario=scenario, interval_s=interval, new_world=new_world)
     loop.stop = stop
     server, thread = None, None

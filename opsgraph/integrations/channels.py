@@ -38,7 +38,7 @@ def slack_from_env(store: Store, *, rolebook: Callable[[], RoleBook], home: Path
     return SlackIntegration(config, store, rolebook=rolebook, home=home)
 
 
-def approval_channels(store: Store, *, slack: Any = None) -> list[ApprovalChannel]:
+def approval_channels(*, slack: Any = None) -> list[ApprovalChannel]:
     """Where this process announces approval requests."""
     channels: list[ApprovalChannel] = [LogChannel()]
     if slack is not None:
