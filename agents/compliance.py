@@ -52,7 +52,7 @@ def compliance_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     source, _platform = deps.sources.open(state["source_id"])
     info = service_info(source, state["service"])
     confidence = float(state["diagnosis"].get("confidence", 0.0))
-    now = datetime.now(UTC)
+    now = deps.clock()
     steps = [PlanStep(**s) for s in state["plan"]]
     lines = []
     for step in steps:

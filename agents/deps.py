@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,3 +66,4 @@ class AgentDeps:
     channels: list[ApprovalChannel] = field(default_factory=list)
     settings: MonitorSettings = field(default_factory=MonitorSettings)
     actor: str = "opsgraph"
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # wall clock of approvals and policy

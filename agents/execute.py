@@ -55,7 +55,7 @@ def execute_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
         if step.status != "approved":
             continue
         action = planned(step)
-        refusal = _refusal(step, action, deps, datetime.now(UTC))
+        refusal = _refusal(step, action, deps, deps.clock())
         if refusal:
             step.status = "refused"
             deps.store.update_action(action.action_id, status="refused", result={"reason": refusal})

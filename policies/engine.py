@@ -38,7 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from policies.catalogue import RISKS, Catalogue, CatalogueError, Risk, risk_rank
-from policies.roles import Role
+from policies.roles import Role, role_rank
 
 Outcome = Literal["auto", "approval", "deny"]
 DEFAULT_POLICY = Path(__file__).with_name("default.yaml")
@@ -417,6 +417,9 @@ class PolicyEngine:
                                                    "required_count": 2,
                                                    "matched_rule": decision.matched_rule or decision.rule_id})
         traces.append(RuleTrace(id=RULE_CRITICAL, matched=critical, why=why, decided=critical))
+        # Whatever a rule says, only an approver (or admin) may approve.
+        if decision.outcome == "approval" and role_rank(decision.required_role) < role_rank("approver"):
+            decision = decision.model_copy(update={"required_role": "approver"})
         if decision.rule_id in (RULE_IRREVERSIBLE, RULE_HIGH_RISK_PRODUCTION, RULE_CRITICAL):
             for trace in traces:
                 trace.decided = trace.id == decision.rule_id

@@ -197,3 +197,10 @@ def test_high_risk_in_production_needs_approval_even_when_a_rule_says_auto(catal
     assert decision.outcome == "approval"
     assert decision.rule_id == "invariant.high_risk_in_production_needs_approval"
     assert engine.decide(ctx("rollback_model", environment="staging"), catalogue).outcome == "auto"
+
+
+def test_an_approval_always_needs_at_least_the_approver_role(catalogue):
+    engine = engine_of({"id": "lax", "when": {}, "outcome": "approval", "required_role": "operator"})
+    decision = engine.decide(ctx("rollback_model"), catalogue)
+    assert decision.outcome == "approval"
+    assert decision.required_role == "approver"
