@@ -126,10 +126,11 @@ class CUSUM(_BurnInDetector):
 
     Parameters: ``burn_in`` points before the first test; ``k`` is the allowance (half the shift to
     detect) and ``h`` the decision interval, both in standard deviations. Reacts faster than the
-    Page-Hinkley defaults to shifts of a sigma or more (about 17 points), at a few more false alarms.
+    Page-Hinkley defaults to shifts of a sigma or more, at more false alarms (h = 12 keeps them under one
+    per 100,000 stationary points; h = 10 raised about 1.4).
     """
 
-    def __init__(self, *, burn_in: int = 50, k: float = 0.5, h: float = 10.0) -> None:
+    def __init__(self, *, burn_in: int = 50, k: float = 0.5, h: float = 12.0) -> None:
         if not (k >= 0 and h > 0 and math.isfinite(k + h)):
             raise ToolInputError(f"need k >= 0 and h > 0, got {k!r}, {h!r}")
         self.k = float(k)

@@ -106,3 +106,82 @@ def test_change_scan_quiet_and_short_and_bad():
         change_scan(np.ones(100), detector="adwin")
     with pytest.raises(ToolInputError, match="inf"):
         change_scan(np.r_[np.ones(100), np.inf])
+
+
+# --- ADWIN and the vectorised detectors ------------------------------------------------------------
+
+from tools.adwin import ADWIN  # noqa: E402
+from tools.changepoint import CUSUM, PageHinkley  # noqa: E402
+from tools.changepoint_vector import CUSUMVector, PageHinkleyVector  # noqa: E402
+
+
+@pytest.mark.parametrize("shift, direction", [(1.5, "up"), (-1.5, "down")])
+def test_adwin_detects_shifts_and_shrinks_its_window(shift, direction):
+    delays = []
+    for seed in range(10):
+        detector = ADWIN()
+        hit = _first_hit(detector, _shifted(seed, shift, 1000, 500))
+        assert hit is not None and detector.direction == direction
+        delays.append(hit - 1000)
+        assert detector.n < 1000  # the old regime was dropped
+    assert 0 <= np.median(delays) < 100
+
+
+def test_adwin_is_quiet_on_stationary_noise_and_rejects_bad_input():
+    rng = np.random.default_rng(12)
+    assert _first_hit(ADWIN(), rng.normal(size=20_000)) is None
+    with pytest.raises(ToolInputError):
+        ADWIN().update(float("inf"))
+    with pytest.raises(ToolInputError, match="delta"):
+        ADWIN(delta=0)
+    with pytest.raises(ToolInputError, match="clock"):
+        ADWIN(clock=0)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1e-3, 0.5, 4.0, 1e3]), st.floats(-1e3, 1e3))
+def test_adwin_scale_invariance(seed, scale, offset):
+    series = _shifted(seed, 1.5, 300, 300)
+    a, b = ADWIN(), ADWIN()
+    assert ([i for i, x in enumerate(series) if a.update(x).drift_detected]
+            == [i for i, x in enumerate(series * scale + offset) if b.update(x).drift_detected])
+
+
+@pytest.mark.parametrize("vector, scalar", [(PageHinkleyVector, PageHinkley), (CUSUMVector, CUSUM)])
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_vector_detector_equals_one_scalar_detector_per_series(vector, scalar, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(400, 5)) * rng.uniform(0.01, 100, 5)
+    x[200:, 1] += 3 * x[:200, 1].std()
+    x[rng.random(x.shape) < 0.05] = np.nan  # gaps
+    x[:, 4] = 2.0  # constant
+    x[300:, 4] = 2.5
+    many = vector(5)
+    got = [(t, j, int(many.direction[j])) for t, row in enumerate(x) for j in np.flatnonzero(many.update(row).drift_detected)]
+    expected = []
+    for j in range(5):
+        one = scalar()
+        for t in range(400):
+            if not np.isnan(x[t, j]) and one.update(x[t, j]).drift_detected:
+                expected.append((t, j, 1 if one.direction == "up" else -1))
+    assert sorted(got) == sorted(expected)
+
+
+@pytest.mark.parametrize("vector", [PageHinkleyVector, CUSUMVector])
+def test_vector_defaults_raise_at_most_one_false_alarm_per_100k_points(vector):
+    rng = np.random.default_rng(13)
+    detector = vector(200)
+    alarms = sum(int(detector.update(rng.normal(size=200)).drift_detected.sum()) for _ in range(2_500))
+    assert alarms <= 5  # 500,000 stationary points
+
+
+def test_vector_detector_bad_input():
+    with pytest.raises(ToolInputError, match="n_series"):
+        PageHinkleyVector(0)
+    with pytest.raises(ToolInputError, match="need 3 values"):
+        CUSUMVector(3).update([1.0, 2.0])
+    with pytest.raises(ToolInputError, match="finite"):
+        CUSUMVector(2).update([1.0, np.inf])
+    with pytest.raises(ToolInputError):
+        PageHinkleyVector(2, threshold=-1)
