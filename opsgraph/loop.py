@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.types import Command
 from pydantic import BaseModel
 
 import sims
@@ -265,7 +264,7 @@ class ServiceLoop:
                 return None
             approved, by = row.status == "approved", row.decided_by or f"system:{row.status}"
             answer = {"approval_id": row.id, "approved": approved, "by": by}
-            result = self.runtime._finish(incident.id, incident.service, None, Command(resume=answer))
+            result = self.runtime.resume(incident.id, answer)
             if incident.source_id == self.world.world_id:
                 self.world, _ = self.runtime.registry.open(incident.source_id)
         log.info("approval.resumed", extra={"approval_id": row.id, "incident_id": incident.id,

@@ -65,9 +65,15 @@ class Runtime:
             return RoleBook.load(self.settings.roles_file)
         return RoleBook(users={self.settings.user: ["admin"]}, default_roles=["viewer"])
 
+    def identity_book(self) -> RoleBook:
+        """The role file merged with API tokens and Slack users of this data directory, as they are now."""
+        from opsgraph.server.auth import home_identity_book
+
+        return home_identity_book(self.roles, self.settings.home)
+
     def roles_of(self, user: str) -> set[str]:
         """The roles a user holds here."""
-        return self.roles.roles_of(user)
+        return self.identity_book().roles_of(user)
 
     def _open_memory(self) -> Any:
         """Vector memory of past incidents (chromadb), unless switched off."""
@@ -119,6 +125,25 @@ class Runtime:
         payload = {"incident_id": incident_id, "source_id": source_id, "service": service, "timeline": []}
         return self._finish(incident_id, service, on_step, payload)
 
+    def waiting_on(self, incident_id: str) -> list[str]:
+        """Approval ids the incident's thread is paused on (empty when it is not waiting)."""
+        snapshot = self.graph.get_state({"configurable": {"thread_id": incident_id}})
+        return [p["approval_id"] for task in snapshot.tasks for intr in task.interrupts
+                for p in intr.value.get("pending", [])] if snapshot.next else []
+
+    def resume(self, incident_id: str, answer: dict[str, Any], *, on_step: StepCallback | None = None) -> RunResult:
+        """Resume a thread paused on an approval with the decision; caller holds the world's lock.
+
+        A thread that no longer waits on this approval (another process resumed it) is left alone.
+        """
+        incident = self.store.incident(incident_id)
+        if incident is None:
+            raise KeyError(f"unknown incident {incident_id!r}")
+        if answer.get("approval_id") not in self.waiting_on(incident_id):
+            return RunResult(incident_id, incident.status)
+        self.deps.roles = self.identity_book()  # approvers' roles are re-checked at execution, as they are now
+        return self._finish(incident_id, incident.service, on_step, Command(resume=answer))
+
     def decide(self, approval_id: str, *, approve: bool, user: str, roles: set[str] | None = None,
                reason: str = "", on_step: StepCallback | None = None) -> RunResult:
         """Record a human decision, then resume the incident's thread (in this process)."""
@@ -130,6 +155,5 @@ class Runtime:
         incident = self.store.incident(row.incident_id)
         assert incident is not None and incident.source_id is not None
         with self.registry.locked(incident.source_id):
-            resume = Command(resume={"approval_id": approval_id, "approved": row.status == "approved",
-                                     "by": row.decided_by})
-            return self._finish(row.incident_id, incident.service, on_step, resume)
+            answer = {"approval_id": approval_id, "approved": row.status == "approved", "by": row.decided_by}
+            return self.resume(row.incident_id, answer, on_step=on_step)
