@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tools
-from tools import anomaly, capacity, changepoint, data_quality, drift, forecast, multivariate_drift, performance, slo
+from tools import anomaly, canary, capacity, changepoint, data_quality, drift, estimation, forecast, multivariate_drift, performance, slo
 from tools.results import ToolResult
 
 OWN_MODULES = sorted(
@@ -30,6 +30,8 @@ CALLS = [
     lambda: multivariate_drift.mmd_drift(X, X + 1, permutations=50),
     lambda: multivariate_drift.domain_classifier_drift(X, X + 1),
     lambda: data_quality.null_rates(X, ["a", "b"]),
+    lambda: estimation.estimate_performance(Y, rng.random(200), rng.random(100)),
+    lambda: canary.canary_verdict(X[:, 0] + 5, X[:, 1] + 5),
     lambda: data_quality.schema_check(["a"], ["b"]),
     lambda: performance.classification_performance(Y, rng.random(200)),
     lambda: performance.performance_drop(Y, rng.random(200), Y, rng.random(200)),
