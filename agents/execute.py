@@ -103,6 +103,12 @@ def undo_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
                                                    "detail": detail})
         lines.append(f"{action.name} {step.status}")
     deps.sources.commit(state["source_id"])
-    return {"plan": [s.model_dump(mode="json") for s in steps],
-            "hypothesis_index": state.get("hypothesis_index", 0) + 1,
+    index = state.get("hypothesis_index", 0)
+    hypotheses = state.get("diagnosis", {}).get("hypotheses", [])
+    tried = hypotheses[index] if index < len(hypotheses) else {}
+    attempt = {"cause": tried.get("cause", ""), "layer": tried.get("layer", ""),
+               "actions": [s.action["name"] for s in steps if s.status in ("undone", "undo_failed")],
+               "outcome": "undone"}
+    return {"plan": [s.model_dump(mode="json") for s in steps], "attempts": [attempt],
+            "hypothesis_index": index + 1,
             "timeline": [event("undo", "; ".join(lines) or "nothing to undo")]}

@@ -83,3 +83,4 @@ class IncidentState(TypedDict, total=False):
     status: str
     outcome: str
     timeline: Annotated[list[dict[str, Any]], operator.add]
+    attempts: Annotated[list[dict[str, Any]], operator.add]  # hypotheses whose fix was tried and undone

@@ -33,6 +33,7 @@ class IncidentMemoryRecord(BaseModel):
     symptoms: str = ""
     finding_kinds: list[str] = Field(default_factory=list)
     actions: list[str] = Field(default_factory=list)
+    failed_causes: list[str] = Field(default_factory=list)  # causes whose fix was tried and undone first
     outcome: Outcome
     summary: str = ""
     closed_at: datetime
@@ -49,6 +50,7 @@ class IncidentMemoryRecord(BaseModel):
             "incident_id": self.incident_id, "service": self.service, "service_kind": self.service_kind,
             "layer": self.layer, "root_cause": self.root_cause, "symptoms": self.symptoms,
             "finding_kinds": _LIST_SEP.join(self.finding_kinds), "actions": _LIST_SEP.join(self.actions),
+            "failed_causes": _LIST_SEP.join(self.failed_causes),
             "outcome": self.outcome, "summary": self.summary, "closed_at": self.closed_at.isoformat(),
             "closed_ts": self.closed_at.timestamp(),
         }
@@ -57,7 +59,8 @@ class IncidentMemoryRecord(BaseModel):
     def from_metadata(cls, meta: dict[str, Any]) -> IncidentMemoryRecord:
         split = lambda key: [item for item in str(meta.get(key) or "").split(_LIST_SEP) if item]  # noqa: E731
         fields = {key: meta[key] for key in cls.model_fields if key in meta}
-        return cls.model_validate({**fields, "finding_kinds": split("finding_kinds"), "actions": split("actions")})
+        return cls.model_validate({**fields, "finding_kinds": split("finding_kinds"), "actions": split("actions"),
+                                   "failed_causes": split("failed_causes")})
 
 
 class SimilarIncident(BaseModel):
@@ -69,6 +72,7 @@ class SimilarIncident(BaseModel):
     layer: str
     root_cause: str
     actions: list[str]
+    failed_causes: list[str] = Field(default_factory=list)
     outcome: Outcome
     summary: str
     closed_at: datetime
@@ -142,8 +146,8 @@ class IncidentMemory:
             record = IncidentMemoryRecord.from_metadata(dict(meta))
             results.append(SimilarIncident(
                 similarity=min(1.0, max(0.0, 1.0 - float(distance))),
-                **record.model_dump(include={"incident_id", "service", "layer", "root_cause", "actions", "outcome",
-                                             "summary", "closed_at"})))
+                **record.model_dump(include={"incident_id", "service", "layer", "root_cause", "actions",
+                                             "failed_causes", "outcome", "summary", "closed_at"})))
         return sorted(results, key=lambda hit: -hit.similarity)
 
     def action_track_record(self, text: str, *, k: int = 10,
