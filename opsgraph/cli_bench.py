@@ -52,3 +52,33 @@ def incidents(scenarios: Annotated[Path, typer.Option(help="Folder of scenario Y
             table.add_row(key, "-" if value is None else str(value))
     console.print(table)
     console.print(f"wrote {out}")
+
+
+@bench_app.command("memory")
+def memory(scenarios: Annotated[Path, typer.Option(help="Folder of scenario YAML files whose causes recur.")],
+           out: Annotated[Path, typer.Option(help="JSON file to write.")],
+           pattern: Annotated[str, typer.Option(help="Glob of scenario files in the folder.")] = "*.yaml",
+           rounds: Annotated[int, typer.Option(help="How often each scenario recurs (reseeded).")] = 3) -> None:
+    """Recurring root causes with vector memory vs without: RCA, remediation, time to recover, undos."""
+    from opsgraph.bench_memory import KEYS, compare
+    from sims.scenario import load_scenario
+
+    console = Console(width=160) if not Console().is_terminal else Console()
+    paths = sorted(scenarios.glob(pattern))
+    if not paths:
+        console.print(f"[bold red]error:[/] no scenario matches {pattern!r} in {scenarios}")
+        raise typer.Exit(code=2)
+    result = compare([load_scenario(p) for p in paths], rounds=rounds,
+                     on_row=lambda label, row: console.print(
+                         f"  {label:<15} {row.scenario:<44} rca={row.rca_top1} fixed={row.remediation_correct} "
+                         f"undo={row.undo_count} ttr={row.time_to_recover_min}"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    table = Table(title=f"Memory benchmark: rounds 2..{rounds} of {len(paths)} scenarios")
+    table.add_column("metric")
+    table.add_column("without memory", justify="right")
+    table.add_column("with memory", justify="right")
+    for key in (*KEYS, "runs"):
+        table.add_row(key, str(result["without_memory"][key]), str(result["with_memory"][key]))
+    console.print(table)
+    console.print(f"wrote {out}")
