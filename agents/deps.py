@@ -49,7 +49,18 @@ class MonitorSettings:
     min_labels: int = 100
     error_rate_slo: float = 0.02
     verify_wait_min: float = 60.0
+    verify_accuracy_alpha: float = 0.001  # a verify window has few matured labels: judge a new accuracy drop strictly
     deploy_lookback_min: float = 240.0
+    memory_limit: float = 0.9  # memory share past which replicas get OOM-killed
+    memory_horizon_min: float = 60.0  # warn when the memory trend reaches the limit within this
+    surge_ratio: float = 1.5  # request rate over its own recent median that counts as a surge
+    capacity_ratio: float = 1.3  # work per request (utilisation / rate) over its recent median: capacity lost
+    baseline_min: float = 120.0  # how far back the rate / capacity baselines reach
+    recent_min: float = 10.0  # what counts as "now" against those baselines
+    unit_factor: float = 5.0  # a feature's spread changed this many times: units or type changed
+    label_shift_min: float = 0.06  # positive-label rate moved by this much (and away from the scores): prior shift
+    segment_drop_min: float = 0.1  # one segment's accuracy fell by this much while the rest held
+    sharpness_gain_min: float = 0.08  # scores this much more confident (mean |2s-1|): a feedback loop is a suspect
 
 
 @dataclass

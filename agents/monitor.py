@@ -2,18 +2,52 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import timedelta
+
+import numpy as np
 
 from agents.deps import MonitorSettings
 from agents.state import Finding
 from tools.data_quality import null_rates
-from tools.drift import ks_drift, prediction_drift, psi
-from tools.observations import MetricSource, ServiceInfo
+from tools.drift import ReferenceProfile, ks_drift, prediction_drift, psi
+from tools.observations import MetricSource, ServiceInfo, ServiceReference, ServiceWindow
 from tools.performance import performance_drop
 from tools.results import ToolResult
+from tools.rootcause import resource_trend
 from tools.slo import error_rate_check, latency_slo
 
-FINDING_KINDS = ("null_rate", "feature_drift", "prediction_drift", "performance_drop", "latency_slo", "error_rate")
+FINDING_KINDS = ("null_rate", "feature_drift", "prediction_drift", "performance_drop", "latency_slo", "error_rate",
+                 "memory_pressure")
+
+_PROFILES: OrderedDict[tuple, ReferenceProfile] = OrderedDict()
+_PROFILE_CACHE_SIZE = 64
+
+
+def reference_profile(reference: ServiceReference) -> ReferenceProfile:
+    """The reference's PSI bins, built once per reference content (the source hands out fresh copies each call)."""
+    feats = reference.features
+    key = (reference.service, feats.shape, tuple(reference.feature_names), feats[:4].tobytes(), feats[-4:].tobytes(),
+           float(np.nansum(feats[::97])))
+    profile = _PROFILES.get(key)
+    if profile is None:
+        profile = ReferenceProfile(feats, feature_names=reference.feature_names)
+        _PROFILES[key] = profile
+        while len(_PROFILES) > _PROFILE_CACHE_SIZE:
+            _PROFILES.popitem(last=False)
+    else:
+        _PROFILES.move_to_end(key)
+    return profile
+
+
+def tick_minutes(window: ServiceWindow) -> float:
+    """Minutes between two points of the window's per-tick metric series."""
+    minutes = window.metrics.get("minute")
+    if minutes is not None and len(minutes) >= 2:
+        return float(np.median(np.diff(minutes)))
+    points = max(1, max((len(v) for v in window.metrics.values()), default=1))
+    return max(1e-6, (window.end - window.start) / timedelta(minutes=1) / points)
 
 
 class Scan:
@@ -39,6 +73,7 @@ def scan(
     window_min: float | None = None,
     label_window_min: float | None = None,
     kinds: tuple[str, ...] = FINDING_KINDS,
+    accuracy_alpha: float | None = None,
 ) -> Scan:
     """Run every check in ``kinds`` on the service's latest window; return findings and tool results."""
     window = source.window(info.name, window_min or settings.window_min)
@@ -65,17 +100,21 @@ def scan(
                 f"(threshold {settings.null_threshold:.0%})")
 
     def check_feature_drift() -> None:
-        by_psi = out.record(psi(reference.features, window.features, feature_names=window.feature_names,
-                                threshold=settings.psi_threshold), "feature_drift")
-        by_ks = out.record(ks_drift(reference.features, window.features, feature_names=window.feature_names,
-                                    alpha=settings.ks_alpha), "feature_drift")
-        if not (by_psi.ok and by_ks.ok):
+        profile = reference_profile(reference)
+        by_psi = out.record(psi(profile, window.features, threshold=settings.psi_threshold), "feature_drift")
+        flagged = by_psi.figure("drifted") or []
+        if not (by_psi.ok and flagged):
+            return  # KS only confirms what PSI flags: nothing flagged, nothing to confirm
+        by_ks = out.record(ks_drift(profile, window.features, alpha=settings.ks_alpha), "feature_drift")
+        if not by_ks.ok:
             return
-        drifted = [f for f in by_psi.figure("drifted") or [] if f in set(by_ks.figure("drifted") or [])]
+        drifted = [f for f in flagged if f in set(by_ks.figure("drifted") or [])]
         if drifted:
             add("feature_drift", "data", "warning", by_psi,
                 f"input drift in {', '.join(drifted)}: max PSI {by_psi.cite('max_psi', '{:.2f}')} in "
                 f"{by_psi.figure('max_feature')}, KS D {by_ks.cite('max_statistic', '{:.2f}')}")
+            out.findings[-1].figures["drifted_both"] = drifted
+            out.findings[-1].figures["ks_tool_call_id"] = by_ks.tool_call_id
 
     def check_prediction_drift() -> None:
         result = out.record(prediction_drift(reference.predictions, window.predictions,
@@ -89,7 +128,8 @@ def scan(
         labelled = source.window(info.name, label_window_min or settings.label_window_min)
         result = out.record(performance_drop(reference.labels, reference.predictions, labelled.labels,
                                              labelled.labelled_predictions, min_labels=settings.min_labels,
-                                             alpha=settings.accuracy_alpha, min_drop=settings.min_accuracy_drop),
+                                             alpha=accuracy_alpha or settings.accuracy_alpha,
+                                             min_drop=settings.min_accuracy_drop),
                             "performance_drop")
         if result.ok and result.figure("degraded"):
             add("performance_drop", "model", "critical", result,
@@ -111,8 +151,23 @@ def scan(
             add("error_rate", "application", "critical", result,
                 f"error rate {result.cite('error_rate', '{:.2%}')} over the {settings.error_rate_slo:.0%} SLO")
 
+    def check_memory() -> None:
+        series = window.metrics.get("mem_util")
+        if series is None or len(series) == 0:
+            return
+        result = out.record(resource_trend(series, limit=settings.memory_limit, step_min=tick_minutes(window),
+                                           horizon_min=settings.memory_horizon_min), "memory_pressure")
+        if result.ok and result.figure("at_risk"):
+            minutes = result.figure("minutes_to_limit")
+            when = ("already at the limit" if not minutes else
+                    f"reaching {settings.memory_limit:.0%} in {result.cite('minutes_to_limit', '{:.0f}')} min")
+            add("memory_pressure", "application", "critical" if not minutes or minutes < 20 else "warning", result,
+                f"memory use {result.cite('level', '{:.0%}')} climbing {result.cite('slope_per_hour', '{:+.0%}')}/h, "
+                f"{when}")
+
     checks.update(null_rate=check_nulls, feature_drift=check_feature_drift, prediction_drift=check_prediction_drift,
-                  performance_drop=check_performance, latency_slo=check_latency, error_rate=check_errors)
+                  performance_drop=check_performance, latency_slo=check_latency, error_rate=check_errors,
+                  memory_pressure=check_memory)
     for kind in kinds:
         checks[kind]()
     return out

@@ -36,7 +36,8 @@ def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     source.wait(wait)
     deps.sources.commit(state["source_id"])
     original = sorted({Finding(**f).kind for f in state["findings"]})
-    post = scan(source, info, deps.settings, window_min=wait, label_window_min=wait, kinds=FINDING_KINDS)
+    post = scan(source, info, deps.settings, window_min=wait, label_window_min=wait, kinds=FINDING_KINDS,
+                accuracy_alpha=deps.settings.verify_accuracy_alpha)
     firing = sorted({f.kind for f in post.findings})
     still = [k for k in firing if k in original]
     new = [k for k in firing if k not in original]

@@ -41,13 +41,34 @@ class ScenarioScore(BaseModel):
     seconds: float
 
 
+def causes(scenario: Scenario) -> list[tuple[str, list[str]]]:
+    """Every ground-truth cause of a scenario as (root-cause component, correct remediations): primary first."""
+    truth = scenario.ground_truth
+    if not truth.incident_expected or truth.root_cause_component is None:
+        return []
+    return [(truth.root_cause_component, list(truth.remediation)),
+            *[(c.root_cause_component, list(c.remediation)) for c in truth.secondary]]
+
+
+def _owner(component: str, services: set[str]) -> str | None:
+    """The service a root-cause component belongs to (None for a component that is not a service: a feature store)."""
+    owner = component.rsplit(".", 1)[0]
+    return owner if owner in services else None
+
+
 def scripted_approver(runtime: Runtime, scenario: Scenario) -> Callable[[dict[str, Any], RunResult], tuple[bool, str]]:
-    """Approve what the ground truth names as a correct remediation; deny everything else."""
-    correct = set(scenario.ground_truth.remediation)
+    """Approve what the ground truth names as a correct remediation of one of its causes; deny everything else.
+
+    With overlapping faults the secondary causes' remediations are correct too, on the service the
+    cause is in (any service when the cause is not a service, e.g. a feature store that readers switch from).
+    """
+    services = {s.name for s in scenario.services}
+    allowed = [(name, _owner(component, services)) for component, fixes in causes(scenario) for name in fixes]
 
     def answer(request: dict[str, Any], _result: RunResult) -> tuple[bool, str]:
         action = runtime.store.action(request["action_id"])
-        return bool(action and action.name in correct), SCRIPTED_APPROVER
+        ok = bool(action) and any(action.name == name and owner in (None, action.service) for name, owner in allowed)
+        return ok, SCRIPTED_APPROVER
 
     return answer
 
@@ -82,6 +103,11 @@ def score_scenario(runtime: Runtime, outcome: ScenarioOutcome, seconds: float) -
     hypotheses = first.diagnosis.get("hypotheses", []) if first else []
     components = [h["component"] for h in hypotheses]
     executed = [a.name for a in runtime.store.actions(first.id) if a.status == "executed"] if first else []
+    # The first incident is judged against the cause it names when that is one of the ground truth's causes
+    # (with overlapping faults a secondary one may rightly be found first), else against the primary cause.
+    known = causes(scenario)
+    judged = next((c for c in known if components and components[0] == c[0]), known[0] if known else None)
+    target, fixes = judged if judged else (truth.root_cause_component, list(truth.remediation))
     resolved = first is not None and first.status == "resolved"
     auto = resolved and not runtime.store.approvals(incident_id=first.id) if first else False
     service_days = len(scenario.services) * outcome.simulated_min / 1440.0
@@ -89,9 +115,9 @@ def score_scenario(runtime: Runtime, outcome: ScenarioOutcome, seconds: float) -
         scenario=scenario.name, faults=sorted({f.type for f in scenario.faults}), incident_expected=expected,
         incidents=len(incidents), detected=(first is not None) if expected else None, false_incidents=len(false),
         service_days=round(service_days, 3), time_to_detect_min=_minutes(first.first_signal_at, start) if first else None,
-        rca_top1=(bool(components) and components[0] == truth.root_cause_component) if expected else None,
-        rca_top3=(truth.root_cause_component in components[:3]) if expected else None,
-        remediation_correct=(resolved and bool(set(executed) & set(truth.remediation))) if expected else None,
+        rca_top1=(bool(components) and components[0] == target) if expected else None,
+        rca_top3=(any(c in components[:3] for c, _ in known)) if expected else None,
+        remediation_correct=(resolved and bool(set(executed) & set(fixes))) if expected else None,
         resolved=resolved if expected else None, auto_resolved=auto if expected else None,
         time_to_recover_min=_minutes(first.resolved_at, start) if first and resolved else None,
         unsafe_actions=unsafe, undo_count=undone, approvals_asked=asked, seconds=round(seconds, 2))

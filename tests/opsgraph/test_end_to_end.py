@@ -25,7 +25,14 @@ def ground_truth_approver(truth_actions: list[str], runtime: Runtime, calls: lis
     return answer
 
 
-@pytest.mark.parametrize("prefix", ["01_", "02_", "03_", "04_"])
+# One single-fault scenario per fault type runs by default; the other fault scenarios are marked slow.
+FAULT_TYPES = ["01_", "02_", "03_", "04_", "09_", "10_", "11_", "12_", "13_", "14_", "15_", "16_", "17_", "18_",
+               "19_", "20_"]
+MORE_FAULTS = ["21_", "22_", "23_", "24_", "25_", "26_", "27_", "28_", "29_", "30_", "32_", "33_"]
+OVERLAPS = ["31_", "34_", "35_", "36_", "37_", "38_", "39_", "40_"]
+
+
+@pytest.mark.parametrize("prefix", FAULT_TYPES + [pytest.param(p, marks=pytest.mark.slow) for p in MORE_FAULTS])
 def test_fault_is_detected_diagnosed_fixed_and_verified(runtime: Runtime, prefix: str) -> None:
     sc: Scenario = scenario(prefix)
     truth = sc.ground_truth
@@ -42,15 +49,32 @@ def test_fault_is_detected_diagnosed_fixed_and_verified(runtime: Runtime, prefix
     actions = runtime.store.actions(incident.id)
     executed = [a.name for a in actions if a.status == "executed"]
     assert sorted(set(executed)) == sorted(truth.remediation)
-    # policy routed it: approval asked exactly when the ground truth says a human must approve
-    assert bool(asked) == truth.requires_approval
+    # policy routed it: a human was asked whenever the ground truth says one must approve (the policy may
+    # also ask for medium-risk changes the ground truth would let run alone), and every action has a rule
+    if truth.requires_approval:
+        assert asked
+    assert set(asked) <= set(truth.remediation)
     assert all(a.rule_id for a in actions)
     assert incident.status == "resolved", incident.summary
     assert len(outcome.incident_ids) == 1, "one fault, one incident"
     assert audit.verify(runtime.store).ok
 
 
-@pytest.mark.parametrize("prefix", ["05_", "06_", "07_", "08_"])
+@pytest.mark.slow
+@pytest.mark.parametrize("prefix", OVERLAPS)
+def test_overlapping_faults_first_incident_names_a_true_cause(runtime: Runtime, prefix: str) -> None:
+    from opsgraph.bench_incidents import causes, scripted_approver
+
+    sc = scenario(prefix)
+    outcome = run_scenario(runtime, sc, approver=scripted_approver(runtime, sc))
+    incidents = sorted((runtime.store.incident(i) for i in outcome.incident_ids), key=lambda i: i.first_signal_at)
+    assert incidents and incidents[0].root_cause in {c for c, _ in causes(sc)}
+    assert incidents[0].status == "resolved"
+    assert audit.verify(runtime.store).ok
+
+
+@pytest.mark.parametrize("prefix", ["05_", "06_", "07_", "08_"]
+                         + [pytest.param(p, marks=pytest.mark.slow) for p in ["41_", "42_", "43_", "44_", "45_", "46_"]])
 def test_no_fault_control_raises_nothing(runtime: Runtime, prefix: str) -> None:
     sc = scenario(prefix)
     assert not sc.ground_truth.incident_expected
