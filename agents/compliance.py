@@ -33,8 +33,19 @@ def _recent_action_counts(deps: AgentDeps, service: str, name: str, now: datetim
     return int(per_service), int(per_action)
 
 
+def feedback_facts(state: IncidentState, deps: AgentDeps, *, planned_before: list[str]) -> tuple[bool, bool]:
+    """(labels echo the model, the echoing feedback is quarantined or will be by an earlier step of the plan)."""
+    kinds = {f.get("kind") for f in state.get("findings", [])}
+    hypotheses = state.get("diagnosis", {}).get("hypotheses", [])
+    contaminated = "feedback_echo" in kinds or any(
+        h.get("component", "").endswith(".feedback") and h.get("score", 0.0) >= 0.5 for h in hypotheses)
+    done = any(a.name == "quarantine_feedback" and a.status == "executed"
+               for a in deps.store.actions(state["incident_id"]))
+    return contaminated, done or "quarantine_feedback" in planned_before
+
+
 def policy_context(deps: AgentDeps, action: PlannedAction, *, environment: str, tier: int, confidence: float,
-                   now: datetime, max_replicas: int | None) -> PolicyContext:
+                   now: datetime, max_replicas: int | None, feedback: tuple[bool, bool] = (False, False)) -> PolicyContext:
     """Everything the policy may condition on, for one action."""
     spec = deps.catalogue.get(action.name)
     per_service, per_action = _recent_action_counts(deps, action.service, action.name, now)
@@ -44,7 +55,8 @@ def policy_context(deps: AgentDeps, action: PlannedAction, *, environment: str, 
                          reversible=spec.reversible if spec else False,
                          blast_radius=BLAST_RADIUS.get(action.name, 1.0), confidence=confidence, now=now,
                          actions_last_hour_service=per_service, actions_last_hour_action=per_action,
-                         replicas_after=replicas_after, max_replicas=max_replicas)
+                         replicas_after=replicas_after, max_replicas=max_replicas,
+                         feedback_contaminated=feedback[0], feedback_quarantined=feedback[1])
 
 
 def compliance_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
@@ -55,10 +67,12 @@ def compliance_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     now = deps.clock()
     steps = [PlanStep(**s) for s in state["plan"]]
     lines = []
-    for step in steps:
+    for index, step in enumerate(steps):
         action = PlannedAction(**{k: v for k, v in step.action.items() if k != "params_hash"})
+        earlier = [s.action["name"] for s in steps[:index] if s.status in ("approved", "pending_approval")]
         ctx = policy_context(deps, action, environment=info.environment, tier=info.tier, confidence=confidence,
-                             now=now, max_replicas=info.max_replicas)
+                             now=now, max_replicas=info.max_replicas,
+                             feedback=feedback_facts(state, deps, planned_before=earlier))
         decision = deps.policy.decide(ctx, deps.catalogue)
         step.risk, step.outcome, step.rule_id, step.reason = decision.risk, decision.outcome, decision.rule_id, decision.reason
         step.status = {"auto": "approved", "approval": "pending_approval", "deny": "denied"}[decision.outcome]

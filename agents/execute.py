@@ -7,7 +7,8 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from agents.common import event
+from agents.common import event, service_info
+from agents.compliance import feedback_facts, policy_context
 from agents.deps import AgentDeps
 from agents.state import IncidentState, PlanStep
 from policies import approvals, audit
@@ -35,10 +36,21 @@ def planned(step: PlanStep) -> PlannedAction:
     return PlannedAction(**{k: v for k, v in step.action.items() if k != "params_hash"})
 
 
-def _refusal(step: PlanStep, action: PlannedAction, deps: AgentDeps, now: datetime) -> str | None:
-    """Why an approved step may not run now: the approval is re-checked at execution time."""
+def _refusal(step: PlanStep, action: PlannedAction, deps: AgentDeps, now: datetime,
+             state: IncidentState) -> str | None:
+    """Why an approved step may not run now: the policy and the approval are re-checked at execution time."""
     if action.params_hash != step.action.get("params_hash"):
         return "parameters changed after planning"
+    if action.name != "escalate":
+        source, _platform = deps.sources.open(state["source_id"])
+        info = service_info(source, state["service"])
+        ctx = policy_context(deps, action, environment=info.environment, tier=info.tier,
+                             confidence=float(state.get("diagnosis", {}).get("confidence", 0.0)), now=now,
+                             max_replicas=info.max_replicas,
+                             feedback=feedback_facts(state, deps, planned_before=[]))
+        decision = deps.policy.decide(ctx, deps.catalogue)
+        if decision.outcome == "deny":
+            return f"policy now denies it (rule {decision.rule_id}): {decision.reason}"
     if step.outcome == "approval":
         ok, why = approvals.executable(deps.store, action, now=now, rolebook=deps.roles)
         if not ok:
@@ -55,7 +67,7 @@ def execute_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
         if step.status != "approved":
             continue
         action = planned(step)
-        refusal = _refusal(step, action, deps, deps.clock())
+        refusal = _refusal(step, action, deps, deps.clock(), state)
         if refusal:
             step.status = "refused"
             deps.store.update_action(action.action_id, status="refused", result={"reason": refusal})

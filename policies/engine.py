@@ -81,6 +81,9 @@ class PolicyContext(BaseModel):
     actions_last_hour_action: int = Field(default=0, ge=0)
     replicas_after: int | None = None
     max_replicas: int | None = None
+    # Feedback-loop guard: labels that echo the model's own outputs were seen, and whether they are quarantined.
+    feedback_contaminated: bool = False
+    feedback_quarantined: bool = False
 
 
 class Decision(BaseModel):
@@ -204,6 +207,8 @@ class Conditions(BaseModel):
     # within max means 1 <= replicas_after <= max_replicas; both unknown-tolerant, see _replicas_within.
     replicas_within_max: bool | None = None
     replicas_known: bool | None = None
+    feedback_contaminated: bool | None = None
+    feedback_quarantined: bool | None = None
 
 
 class Rule(BaseModel):
@@ -303,6 +308,8 @@ _CHECKS: dict[str, Callable[[_Facts, Any], tuple[bool, str]]] = {
         f"replicas after ({f.replicas_after}) within 1..max ({f.ctx.max_replicas})", _replicas_within(f), v),
     "replicas_known": lambda f, v: _flag(
         "replica count and maximum known", f.replicas_after is not None and f.ctx.max_replicas is not None, v),
+    "feedback_contaminated": lambda f, v: _flag("feedback contaminated", f.ctx.feedback_contaminated, v),
+    "feedback_quarantined": lambda f, v: _flag("feedback quarantined", f.ctx.feedback_quarantined, v),
 }
 
 
