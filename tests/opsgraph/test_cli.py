@@ -69,3 +69,23 @@ def test_policy_check_reports_problems(tmp_path: Path) -> None:
     result = runner.invoke(app, ["policy", "check", str(bad)])
     assert result.exit_code == 1
     assert "enviroment" in result.output
+
+
+def test_audit_verify_names_the_first_edited_entry(one_incident: str, home: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(home / "opsgraph.sqlite") as conn:
+        conn.execute("UPDATE audit_entries SET payload = '{\"forged\": true}' WHERE seq = 3")
+    result = runner.invoke(app, ["audit", "verify", "--home", str(home)])
+    assert result.exit_code == 1
+    assert "entry 3" in result.output
+
+
+def test_audit_export_writes_json_lines(one_incident: str, home: Path, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "audit.jsonl"
+    result = runner.invoke(app, ["audit", "export", "--out", str(out), "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines and all("hash" in line and "kind" in line for line in lines)
