@@ -54,7 +54,7 @@ def run(home: HomeOption = None,
         max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (scripts, tests).")] = None,
         log_level: Annotated[str, typer.Option(help="debug | info | warning")] = "info") -> None:
     """Run the autonomous loop on the embedded defaults (simulator, SQLite, chroma), serving HTTP alongside."""
-    from opsgraph.integrations.channels import approval_channels, slack_from_env
+    from opsgraph.integrations.channels import approval_channels, outcome_notifiers, slack_from_env
     from opsgraph.loop import ServiceLoop, setup_json_logging
     from opsgraph.runtime import Runtime
     from opsgraph.server.auth import home_identity_book
@@ -70,7 +70,8 @@ def run(home: HomeOption = None,
     slack = slack_from_env(runtime.store, rolebook=lambda: home_identity_book(runtime.roles, settings.home),
                            home=settings.home)
     runtime.deps.channels.extend(approval_channels(slack=slack))
-    loop = ServiceLoop(runtime, scenario=scenario, interval_s=interval, new_world=new_world)
+    loop = ServiceLoop(runtime, scenario=scenario, interval_s=interval, new_world=new_world,
+                       notifiers=outcome_notifiers(slack=slack))
     loop.stop = stop
     server, thread = None, None
     if serve_http:

@@ -10,6 +10,9 @@ roles against (``AgentDeps.roles``: role file + tokens + Slack mappings), and re
 under the world's cross-process lock. ``opsgraph approve`` still resumes in its own process; the lock and a
 re-read of the thread under it make sure one thread is resumed once.
 
+When a resumed thread ends (resolved or escalated) the loop tells its ``notifiers``
+(``OutcomeNotifier``: Slack replaces the approval request with the final outcome).
+
 One step = expire stale approvals → resume decided threads → advance the world one tick and
 run ``Runtime.check_service`` for each service → save the world. A stop request (SIGTERM,
 SIGINT) is honoured between steps, so the step in flight finishes and the world is saved.
@@ -35,6 +38,7 @@ from pydantic import BaseModel
 
 import sims
 from memory.models import IncidentRow
+from opsgraph.integrations.channels import OutcomeNotifier
 from opsgraph.runtime import RunResult, Runtime
 from opsgraph.server.auth import home_identity_book
 from opsgraph.server.metrics import METRICS
@@ -134,7 +138,8 @@ class ServiceLoop:
 
     def __init__(self, runtime: Runtime, *, scenario: Path | None = None, interval_s: float = 2.0,
                  new_world: bool = False, rolebook: Callable[[], RoleBook] | None = None,
-                 on_run: Callable[[RunResult], None] | None = None) -> None:
+                 on_run: Callable[[RunResult], None] | None = None,
+                 notifiers: list[OutcomeNotifier] | None = None) -> None:
         if interval_s < 0:
             raise ValueError(f"interval must be >= 0 seconds, not {interval_s!r}")
         self.runtime = runtime
@@ -142,6 +147,7 @@ class ServiceLoop:
         self.interval_s = interval_s
         self.rolebook = rolebook or (lambda: home_identity_book(runtime.roles, runtime.settings.home))
         self.on_run = on_run
+        self.notifiers = list(notifiers or [])  # told when a resumed incident closes (Slack updates its message)
         self.stop = threading.Event()
         self.steps = 0
         self.world = self._open_world(new_world)
@@ -270,7 +276,18 @@ class ServiceLoop:
         log.info("approval.resumed", extra={"approval_id": row.id, "incident_id": incident.id,
                                             "status": row.status, "approved": approved, "ended": result.ended})
         self._tell(result, incident.service)
+        if result.ended in ("resolved", "escalated"):
+            self._closed(incident.id)
         return result
+
+    def _closed(self, incident_id: str) -> None:
+        """Tell every notifier that a resumed incident closed; a failing notifier never stops the loop."""
+        for notifier in self.notifiers:
+            try:
+                notifier.incident_closed(incident_id)
+            except Exception:
+                log.exception("notifier.failed", extra={"incident_id": incident_id,
+                                                        "notifier": type(notifier).__name__})
 
     # -- running
     def run(self, *, max_steps: int | None = None) -> None:

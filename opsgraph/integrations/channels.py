@@ -5,13 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agents.deps import ApprovalChannel
 from memory.store import Store
 from policies.roles import RoleBook
 
 log = logging.getLogger("opsgraph.approvals")
+
+
+class OutcomeNotifier(Protocol):
+    """Told by the loop when an incident it resumed has closed (resolved or escalated)."""
+
+    def incident_closed(self, incident_id: str) -> Any:
+        """Report the final outcome; must not raise on delivery failure."""
+        ...
 
 
 class LogChannel:
@@ -44,3 +52,8 @@ def approval_channels(*, slack: Any = None) -> list[ApprovalChannel]:
     if slack is not None:
         channels.append(slack.channel)
     return channels
+
+
+def outcome_notifiers(*, slack: Any = None) -> list[OutcomeNotifier]:
+    """Who hears about incidents the loop closed after a decision (Slack updates the request's message)."""
+    return [slack] if slack is not None else []

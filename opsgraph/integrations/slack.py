@@ -6,6 +6,11 @@ OPSGRAPH_SLACK_APP_TOKEN (``xapp-...``). A click is bound to the approval id, th
 its parameter hash, needs a Slack user mapped to the approver role (``slack_users.yaml``), and only
 *records* the decision — the loop resumes the incident. Slack being unreachable never raises
 into the graph: the approval stays pending for the API, chat and CLI.
+
+Where each request was posted (channel + message ts) is kept in the audit log (``slack.posted``),
+so whichever process closes the incident — normally the loop, after resuming the thread — can
+update the message with the final outcome (resolved / escalated, verified or not): see
+:meth:`SlackIntegration.incident_closed`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from policies.roles import RoleBook
 
 log = logging.getLogger("opsgraph.slack")
 APPROVE, DENY = "opsgraph_approve", "opsgraph_deny"
+POSTED, OUTCOME_POSTED = "slack.posted", "slack.outcome_posted"  # audit kinds: where a request was posted; its final update
 MAX_EVIDENCE = 5
 
 
@@ -92,6 +98,49 @@ def approval_blocks(request: dict[str, Any], store: Store) -> list[dict[str, Any
     ]
 
 
+def verification_line(store: Store, incident_id: str) -> str:
+    """Whether the fix was verified, from the last ``verification`` audit entry, citing its tool calls."""
+    checks = [e for e in store.audit_entries(incident_id) if e.kind == "verification"]
+    if not checks:
+        return "not verified (nothing was executed to verify)"
+    last = checks[-1].payload or {}
+    cited = " ".join(f"[{tc}]" for tc in (last.get("tool_call_ids") or [])[:4])
+    if checks[-1].subject == "recovered":
+        return f"verified: recovered ({', '.join(last.get('judged') or []) or 'checks'} back within thresholds) {cited}".strip()
+    firing = [*(last.get("still_firing") or []), *(last.get("new_signals") or [])]
+    why = f"still firing: {', '.join(firing)}" if firing else "not enough post-fix data to judge"
+    return f"not verified: {why} {cited}".strip()
+
+
+def final_blocks(store: Store, approval_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """The closed incident as a message replacing the approval request: decision, outcome, verification."""
+    row = store.approval(approval_id)
+    if row is None:
+        raise KeyError(f"unknown approval {approval_id!r}")
+    incident, action = store.incident(row.incident_id), store.action(row.action_id)
+    status = incident.status if incident else "?"
+    label = f"{action.name} on {action.service}" if action else row.action_id
+    who = f" by {row.decided_by}" if row.decided_by else ""
+    decided = f"{row.status}{who}" + (f" at {row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else "")
+    verified = verification_line(store, row.incident_id)
+    text = f"Incident {row.incident_id} {status}: {label} {row.status}{who}; {verified}"
+    mark = {"resolved": ":white_check_mark:", "escalated": ":rotating_light:"}.get(status, ":grey_question:")
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{label}: incident {status}"[:150]}},
+        {"type": "section", "text": _text(f"{mark} *Incident* `{row.incident_id}` is *{status}*"
+                                          + (f" (outcome {incident.outcome})" if incident and incident.outcome else ""))},
+        {"type": "section", "fields": [
+            _text(f"*Action*\n`{label}`"),
+            _text(f"*Approval*\n`{row.id}` {decided}"),
+            _text(f"*Policy rule*\n`{row.rule_id}`"),
+            _text(f"*Verification*\n{verified}"),
+        ]},
+        {"type": "section", "text": _text(f"*Summary*\n{(incident.summary if incident else '') or '-'}")},
+        {"type": "context", "elements": [_text(f"closed {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · numbers cite tool calls")]},
+    ]
+    return text, blocks
+
+
 def outcome_blocks(blocks: list[dict[str, Any]], outcome: str) -> list[dict[str, Any]]:
     """The original message without its buttons, with the outcome appended."""
     kept = [b for b in blocks if b.get("type") != "actions"]
@@ -110,13 +159,21 @@ class SlackApprovalChannel:
     def post(self, request: dict[str, Any]) -> None:
         action = request.get("action", {})
         try:
-            self.client.chat_postMessage(channel=self.channel_id, blocks=approval_blocks(request, self.store),
-                                         text=f"Approval needed: {action.get('name')} on {action.get('service')} "
-                                              f"({request.get('approval_id')})")
+            response = self.client.chat_postMessage(channel=self.channel_id, blocks=approval_blocks(request, self.store),
+                                                    text=f"Approval needed: {action.get('name')} on "
+                                                         f"{action.get('service')} ({request.get('approval_id')})")
             log.info("slack.posted", extra={"approval_id": request.get("approval_id")})
         except Exception as exc:  # the contract: a channel never breaks the graph; the request stays pending
             log.warning("slack.post_failed", extra={"approval_id": request.get("approval_id"),
                                                     "error": f"{type(exc).__name__}: {exc}"})
+            return
+        try:  # remember where the message is, so the final outcome can replace it (any process)
+            audit.append(self.store, actor="slack", kind=POSTED, incident_id=request.get("incident_id"),
+                         subject=str(request.get("approval_id", "")),
+                         payload={"channel": response.get("channel") or self.channel_id, "ts": response.get("ts")})
+        except Exception as exc:  # the request is posted; only the later outcome update will be missing
+            log.warning("slack.post_unrecorded", extra={"approval_id": request.get("approval_id"),
+                                                        "error": f"{type(exc).__name__}: {exc}"})
 
 
 # -- receiving clicks -------------------------------------------------------------------------------
@@ -200,6 +257,39 @@ class SlackIntegration:
                                     blocks=outcome_blocks(message.get("blocks", []), outcome))
         except Exception as exc:  # the decision is recorded; only the message stays stale
             log.warning("slack.update_failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+    # -- the final outcome
+    def incident_closed(self, incident_id: str) -> list[str]:
+        """Replace each posted approval request of a closed incident with its outcome; the approval ids updated.
+
+        Called by the loop after a resumed thread ends (resolved or escalated). Best effort: Slack being
+        down is logged, never raised; a later call updates the messages not yet updated.
+        """
+        incident = self.store.incident(incident_id)
+        if incident is None or incident.status not in ("resolved", "escalated"):
+            return []
+        entries = self.store.audit_entries(incident_id)
+        done = {e.subject for e in entries if e.kind == OUTCOME_POSTED}
+        updated = []
+        for entry in entries:
+            if entry.kind != POSTED or entry.subject in done or not (entry.payload or {}).get("ts"):
+                continue
+            try:
+                text, blocks = final_blocks(self.store, entry.subject)
+                self.client.chat_update(channel=entry.payload["channel"], ts=entry.payload["ts"], text=text,
+                                        blocks=blocks)
+            except Exception as exc:  # the incident is closed and audited; only the message stays stale
+                log.warning("slack.outcome_update_failed", extra={"approval_id": entry.subject, "incident_id": incident_id,
+                                                                  "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            audit.append(self.store, actor="slack", kind=OUTCOME_POSTED, incident_id=incident_id, subject=entry.subject,
+                         payload={"status": incident.status, "outcome": incident.outcome, "text": text})
+            done.add(entry.subject)
+            updated.append(entry.subject)
+        if updated:
+            log.info("slack.outcome_updated", extra={"incident_id": incident_id, "status": incident.status,
+                                                     "approvals": updated})
+        return updated
 
     # -- wiring
     def mount(self, app: Any) -> None:

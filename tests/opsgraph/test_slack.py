@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from opsgraph.runtime import Runtime
 from opsgraph.server.app import create_app
 from opsgraph.server.auth import home_identity_book
 from opsgraph.settings import Settings
+from policies import approvals
 from tests.stubs.fleet import fast_scenario, step_until
 from tests.stubs.http_stub import Stub, serve_stub
 from tests.stubs.servers import free_port, serve_app
@@ -54,7 +56,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         slack = SlackIntegration(config, runtime.store, rolebook=lambda: home_identity_book(runtime.roles, settings.home),
                                  home=settings.home)
         runtime.deps.channels.append(slack.channel)  # the graph posts approval requests to Slack
-        loop = ServiceLoop(runtime, scenario=fast_scenario(root), interval_s=0)
+        loop = ServiceLoop(runtime, scenario=fast_scenario(root), interval_s=0, notifiers=[slack])
         step_until(loop, lambda: bool(runtime.store.approvals(status="pending")))
         with serve_app(create_app(settings, runtime=runtime, slack=slack, llm=None)) as base:
             yield Env(base, runtime, loop, slack_api)
@@ -123,6 +125,48 @@ def test_approver_click_records_updates_the_message_and_the_loop_resolves(env: E
     assert all(b["type"] != "actions" for b in update["blocks"])  # buttons gone
     env.loop.step()
     assert env.runtime.store.incident(row.incident_id).status == "resolved"
+
+
+def test_after_the_loop_resolves_the_message_shows_the_verified_outcome(env: Env) -> None:
+    row = env.runtime.store.approvals(status="approved")[0]
+    final = calls(env.slack, "chat.update")[-1]  # the loop's step in the previous test closed the incident
+    assert final["ts"] == "1700000000.000100" and final["channel"] == "C0OPS"
+    assert f"Incident {row.incident_id} resolved" in final["text"] and "verified: recovered" in final["text"]
+    text = json.dumps(final["blocks"])
+    assert "is *resolved*" in text and "approved by alice" in text and "[tc-" in text
+    assert all(b["type"] != "actions" for b in final["blocks"])
+    cited = [w.strip("[]") for w in final["text"].split() if w.startswith("[tc-")]
+    assert cited and all(env.runtime.store.tool_call(tc) is not None for tc in cited)
+    kinds = [e.kind for e in env.runtime.store.audit_entries(row.incident_id)]
+    assert kinds.count("slack.posted") == 1 and kinds.count("slack.outcome_posted") == 1
+    before = len(calls(env.slack, "chat.update"))
+    slack = SlackIntegration(SlackConfig(signing_secret=SECRET, bot_token="x", channel="C0OPS",
+                                         api_url=f"{env.slack.url}/api/"),
+                             env.runtime.store, rolebook=lambda: env.runtime.roles, home=env.runtime.settings.home)
+    assert slack.incident_closed(row.incident_id) == []  # updated once
+    assert len(calls(env.slack, "chat.update")) == before
+
+
+def test_denied_request_ends_escalated_and_slack_down_then_up_updates_it(tmp_path: Path) -> None:
+    settings = Settings.from_env(tmp_path / "home").model_copy(update={"memory_enabled": False})
+    with serve_stub(Stub(slack_answer)) as slack_api, Runtime(settings) as runtime:
+        config = SlackConfig(signing_secret=SECRET, bot_token="xoxb-test", channel="C0OPS", api_url=f"{slack_api.url}/api/")
+        slack = SlackIntegration(config, runtime.store, rolebook=lambda: runtime.roles, home=settings.home)
+        runtime.deps.channels.append(slack.channel)
+        dead = WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{free_port()}/api/", timeout=2)
+        offline = SlackIntegration(config, runtime.store, rolebook=lambda: runtime.roles, home=settings.home, client=dead)
+        loop = ServiceLoop(runtime, scenario=fast_scenario(tmp_path), interval_s=0, notifiers=[offline])
+        step_until(loop, lambda: bool(runtime.store.approvals(status="pending")))
+        row = runtime.store.approvals(status="pending")[0]
+        approvals.decide(runtime.store, row.id, user="alice", roles={"admin"}, approve=False, now=datetime.now(UTC))
+        loop.step()  # resumes, escalates; Slack is down: logged, nothing raised, nothing recorded as updated
+        assert runtime.store.incident(row.incident_id).status == "escalated"
+        assert calls(slack_api, "chat.update") == []
+        assert "slack.outcome_posted" not in [e.kind for e in runtime.store.audit_entries(row.incident_id)]
+        assert slack.incident_closed(row.incident_id) == [row.id]  # Slack back: the message is brought up to date
+        final = calls(slack_api, "chat.update")[-1]
+        assert "escalated" in final["text"] and "rejected by alice" in final["text"]
+        assert "not verified" in final["text"]
 
 
 def test_slack_unreachable_loses_nothing(env: Env, tmp_path: Path) -> None:
