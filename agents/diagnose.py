@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from agents.deps import MonitorSettings
+from agents.recall import recall
 from agents.state import Diagnosis, Finding, Hypothesis
 from tools.data_quality import null_rates
 from tools.fairness import categorical_columns, segment_performance
@@ -188,26 +189,6 @@ def rank(findings: Sequence[Finding], info: ServiceInfo, events: Sequence[Platfo
     return hypotheses
 
 
-def apply_memory(hypotheses: list[Hypothesis], similar: Sequence[dict[str, Any]]) -> tuple[list[Hypothesis], str]:
-    """Nudge hypotheses that match resolved similar incidents; say which incidents were used."""
-    if not similar:
-        return hypotheses, ""
-    notes = []
-    boosted = []
-    for hyp in hypotheses:
-        same = [s for s in similar if s.get("root_cause") == hyp.cause and s.get("layer") == hyp.layer]
-        support = [s for s in same if s.get("outcome") == "resolved"]
-        failed = [s for s in same if s.get("outcome") in ("made_worse", "undone")]
-        delta = 0.04 * len(support) - 0.04 * len(failed)
-        if support:
-            notes.append(f"{hyp.cause}: resolved before in {', '.join(s['incident_id'] for s in support)}")
-        if failed:
-            notes.append(f"{hyp.cause}: fix failed before in {', '.join(s['incident_id'] for s in failed)}")
-        boosted.append(hyp.model_copy(update={"score": round(max(0.0, min(1.0, hyp.score + max(-0.12, min(0.12, delta)))), 3)}))
-    boosted.sort(key=lambda h: h.score, reverse=True)
-    return boosted, "; ".join(notes)
-
-
 def diagnose(findings: Sequence[Finding], info: ServiceInfo, events: Sequence[PlatformEvent], *,
              first_signal: datetime, lookback_min: float, similar: Sequence[dict[str, Any]] = (),
              context: dict[str, Any] | None = None, extra: Sequence[Hypothesis] = ()) -> Diagnosis:
@@ -218,7 +199,7 @@ def diagnose(findings: Sequence[Finding], info: ServiceInfo, events: Sequence[Pl
     hypotheses = rank(findings, info, events, first_signal=first_signal, lookback_min=lookback_min, context=context)
     hypotheses = sorted([*extra, *hypotheses], key=lambda h: h.score, reverse=True)
     hypotheses = _dedupe(hypotheses)
-    hypotheses, note = apply_memory(hypotheses, similar)
+    hypotheses, note = recall(hypotheses, similar)
     if not hypotheses:
         return Diagnosis(hypotheses=[], confidence=0.0, similar_incidents=list(similar), memory_note=note)
     top = hypotheses[0].score

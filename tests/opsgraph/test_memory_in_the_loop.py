@@ -20,6 +20,6 @@ def test_a_recurring_fault_cites_the_incident_that_fixed_it_before(home: Path) -
         incident = runtime.store.incident(later)
         assert incident is not None and incident.status == "resolved"
         note = incident.diagnosis.get("memory_note", "")
-        assert earlier in note and "resolved before" in note
+        assert earlier in note and "confirmed by a verified fix" in note
         similar = [s["incident_id"] for s in incident.diagnosis.get("similar_incidents", [])]
         assert earlier in similar
