@@ -111,7 +111,7 @@ class StreamingAnomalyDetector:
         *,
         period: int | Sequence[int] | None = None,
         burn_in: int | None = None,
-        alpha: float = 0.05,
+        alpha: float = 0.1,
         gamma: float = 0.1,
         scale_rate: float = 0.02,
         scale_floor: float = 0.05,
