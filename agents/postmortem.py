@@ -23,10 +23,11 @@ def render_postmortem(store: Store, incident_id: str, *, timeline: list[dict[str
              "## Summary", "", incident.summary or "(none)", "", "## Findings", ""]
     for finding in store.findings(incident_id):
         lines.append(f"- **{finding.kind}** ({finding.layer}, {finding.severity}): {finding.summary}")
-    lines += ["", "## Diagnosis", "", "| rank | layer | component | cause | score | evidence |", "|---|---|---|---|---|---|"]
+    lines += ["", "## Diagnosis", "", "| rank | layer | component | cause | score | why | evidence |",
+              "|---|---|---|---|---|---|---|"]
     for rank, hyp in enumerate(incident.diagnosis.get("hypotheses", []), start=1):
         lines.append(f"| {rank} | {hyp['layer']} | {hyp['component']} | {hyp['cause']} | {hyp['score']:.2f} | "
-                     f"{', '.join(hyp['evidence'])} |")
+                     f"{hyp.get('explanation', '')} | {', '.join(hyp['evidence'])} |")
     if incident.diagnosis.get("memory_note"):
         lines += ["", f"Memory: {incident.diagnosis['memory_note']}"]
     lines += ["", "## Actions", "", "| action | params | risk | policy | rule | status |", "|---|---|---|---|---|---|"]
