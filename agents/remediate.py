@@ -129,8 +129,8 @@ def remediate_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
         if name not in supported:
             continue
         for target in action_targets(name, hypothesis, source, info):
-            action = PlannedAction(name=name, service=target.name,
-                                   params=action_params(name, target, source, state, tool_results),
+            params = action_params(name, target, source, state, tool_results)
+            action = PlannedAction(name=name, service=target.name, params=params,
                                    rationale=f"{hypothesis.cause} in {hypothesis.component} (score "
                                              f"{hypothesis.score:.2f}; evidence {', '.join(hypothesis.evidence)})",
                                    expected_effect=EXPECTED_EFFECT.get(name, ""), hypothesis_id=hypothesis.id)

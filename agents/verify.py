@@ -6,25 +6,53 @@ from typing import Any
 
 from agents.common import event, save_tool_calls, service_info
 from agents.deps import AgentDeps
-from agents.monitor import FINDING_KINDS, scan
+from agents.monitor import FINDING_KINDS, scan, tick_minutes
 from agents.state import Finding, IncidentState, PlanStep
+from tools.results import ToolResult
+from tools.rootcause import resource_trend
 
-MAX_SCALING_ROUNDS = 3
+MAX_SCALING_ROUNDS = 4
+SATURATED = 0.8  # utilisation (arrival rate / capacity) at which a service is still short of replicas
 
 
-def _scaling_helped(state: IncidentState, post: list[Finding]) -> bool:
-    """Scaling that lowered p95 but not enough earns another round instead of an undo."""
+def _still_short_of_capacity(source: Any, service: str, wait: float, results: list[ToolResult]) -> ToolResult | None:
+    """The scaled service's utilisation over the verify window: still at (or climbing to) saturation?"""
+    info = service_info(source, service)
+    if info.replicas >= info.max_replicas:
+        return None
+    window = source.window(service, wait)
+    util = window.metrics.get("utilization")
+    if util is None or len(util) == 0:
+        return None
+    result = resource_trend(util, limit=SATURATED, step_min=tick_minutes(window), horizon_min=wait)
+    results.append(result)
+    return result if result.ok and result.figure("at_risk") else None
+
+
+def _scaling_helped(state: IncidentState, post: list[Finding], source: Any = None, wait: float = 60.0,
+                    results: list[ToolResult] | None = None) -> bool:
+    """Scaling earns another round instead of an undo when it lowered p95 but not enough, or the load still outgrows it.
+
+    A fault that is still ramping up (a growing surge, a co-tenant taking more of the GPU) can
+    outrun the first scaling step: p95 is then worse than before, yet the scaled service is still
+    saturated, so the fix is more of the same, not an undo.
+    """
     steps = [PlanStep(**s) for s in state.get("plan", [])]
-    executed = [s.action["name"] for s in steps if s.status == "executed"]
-    if executed != ["scale_up"] or state.get("rounds", 0) + 1 >= MAX_SCALING_ROUNDS:
+    executed = [s for s in steps if s.status == "executed"]
+    if [s.action["name"] for s in executed] != ["scale_up"] or state.get("rounds", 0) + 1 >= MAX_SCALING_ROUNDS:
         return False
     if {f.kind for f in post} - {"latency_slo", "error_rate"}:
         return False
     before = [f["figures"].get("p95_ms") for f in state["findings"] if f["kind"] == "latency_slo"]
     after = [f.figures.get("p95_ms") for f in post if f.kind == "latency_slo"]
-    if not before or before[0] is None:
+    if before and before[0] is not None and (not after or (after[0] is not None and after[0] < before[0])):
+        return True
+    if source is None:
         return False
-    return not after or (after[0] is not None and after[0] < before[0])
+    return _still_short_of_capacity(source, executed[0].action["service"], wait,
+                                    results if results is not None else []) is not None
+
+
 from policies import audit
 
 
@@ -43,7 +71,9 @@ def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     new = [k for k in firing if k not in original]
     judged = [k for k in original if post.checked.get(k)]
     recovered = not firing and bool(judged)
-    partial = not recovered and _scaling_helped(state, post.findings)
+    extra: list[ToolResult] = []
+    partial = not recovered and _scaling_helped(state, post.findings, source, wait, extra)
+    post.results.extend(extra)
     save_tool_calls(deps.store, state["incident_id"], [r.model_dump(mode="json") for r in post.results])
     verification = {"recovered": recovered, "partial": partial, "still_firing": still, "new_signals": new, "judged": judged,
                     "waited_min": wait, "checked_at": source.now().isoformat(),
@@ -55,7 +85,10 @@ def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     if recovered:
         text = f"recovered after {wait:.0f} min: {', '.join(judged)} back within thresholds"
     elif partial:
-        text = "improved but not recovered: " + "; ".join(f.summary for f in post.findings) + "; scaling further"
+        short = [r for r in extra if r.figure("at_risk")]
+        text = "improved but not recovered: " + "; ".join(f.summary for f in post.findings) + (
+            f"; still short of capacity (utilisation {short[0].cite('level', '{:.2f}')})" if short else "") + (
+            "; scaling further")
     elif not judged and not firing:
         text = f"not enough post-fix data after {wait:.0f} min to judge {', '.join(original)}"
     else:
