@@ -167,7 +167,7 @@ def estimation() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nab", type=Path, default=Path("/work/shared/data/nab/data"))
+    parser.add_argument("--nab", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "nab" / "data")
     parser.add_argument("--quick", action="store_true", help="fewer streams and features")
     args = parser.parse_args(argv)
     nab = args.nab if args.nab.is_dir() else None
