@@ -52,6 +52,8 @@ def run(home: HomeOption = None,
         serve_http: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the HTTP API in this process.")] = True,
         new_world: Annotated[bool, typer.Option("--new-world", help="Start a fresh world instead of reloading.")] = False,
         max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (scripts, tests).")] = None,
+        check_every: Annotated[int, typer.Option(min=1, help="Poll every service every N steps; a service with a "
+                                                              "new Alertmanager alert is checked at the next step.")] = 1,
         log_level: Annotated[str, typer.Option(help="debug | info | warning")] = "info") -> None:
     """Run the autonomous loop on the embedded defaults (simulator, SQLite, chroma), serving HTTP alongside."""
     from opsgraph.integrations.channels import approval_channels, outcome_notifiers, slack_from_env
@@ -71,7 +73,7 @@ def run(home: HomeOption = None,
                            home=settings.home)
     runtime.deps.channels.extend(approval_channels(slack=slack))
     loop = ServiceLoop(runtime, scenario=scenario, interval_s=interval, new_world=new_world,
-                       notifiers=outcome_notifiers(slack=slack))
+                       notifiers=outcome_notifiers(slack=slack), check_every=check_every)
     loop.stop = stop
     server, thread = None, None
     if serve_http:

@@ -14,7 +14,8 @@ When a resumed thread ends (resolved or escalated) the loop tells its ``notifier
 (``OutcomeNotifier``: Slack replaces the approval request with the final outcome).
 
 One step = expire stale approvals → resume decided threads → advance the world one tick and
-run ``Runtime.check_service`` for each service → save the world. A stop request (SIGTERM,
+run ``Runtime.check_service`` for each service (every ``check_every`` steps; a service with a pending
+Alertmanager signal is checked in the very next step, first) → save the world. A stop request (SIGTERM,
 SIGINT) is honoured between steps, so the step in flight finishes and the world is saved.
 """
 
@@ -38,6 +39,7 @@ from pydantic import BaseModel
 
 import sims
 from memory.models import IncidentRow
+from opsgraph.integrations import alertmanager
 from opsgraph.integrations.channels import OutcomeNotifier
 from opsgraph.runtime import RunResult, Runtime
 from opsgraph.server.auth import home_identity_book
@@ -130,6 +132,7 @@ class StepReport:
     expired: list[str] = field(default_factory=list)
     resumed: list[RunResult] = field(default_factory=list)
     runs: list[RunResult] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)  # Alertmanager signals whose monitor pass ran this step
     minute: float = 0.0
 
 
@@ -139,9 +142,12 @@ class ServiceLoop:
     def __init__(self, runtime: Runtime, *, scenario: Path | None = None, interval_s: float = 2.0,
                  new_world: bool = False, rolebook: Callable[[], RoleBook] | None = None,
                  on_run: Callable[[RunResult], None] | None = None,
-                 notifiers: list[OutcomeNotifier] | None = None) -> None:
+                 notifiers: list[OutcomeNotifier] | None = None, check_every: int = 1) -> None:
         if interval_s < 0:
             raise ValueError(f"interval must be >= 0 seconds, not {interval_s!r}")
+        if check_every < 1:
+            raise ValueError(f"check_every must be >= 1 step, not {check_every!r}")
+        self.check_every = check_every  # poll every service every N steps; an alert triggers its service at once
         self.runtime = runtime
         self.scenario_path = (scenario or DEFAULT_SCENARIO).resolve()
         self.interval_s = interval_s
@@ -206,18 +212,49 @@ class ServiceLoop:
         registry = self.runtime.registry
         if self.world.done:
             self._restart_world()
+        alerted = self._alerted()
+        polling = self.steps % self.check_every == 0
         with registry.locked(self.world.world_id):
             self.world, _ = registry.open(self.world.world_id)  # another process may have changed it
             self.world.advance(self.world.scenario.tick_min)
-            for service in [s.name for s in self.world.scenario.services]:
+            services = [s.name for s in self.world.scenario.services]
+            for service in sorted(services, key=lambda s: s not in alerted):  # alerted services first
+                if not polling and service not in alerted:
+                    continue
                 result = self.runtime.check_service(self.world.world_id, service)
                 report.runs.append(result)
                 self._tell(result, service)
+                if service in alerted:
+                    report.alerts += self._alerts_checked(alerted[service], service, result)
             registry.commit(self.world.world_id)
         self._upsert_services()
         report.minute = self.world.elapsed_min
         self.steps += 1
         return report
+
+    # -- Alertmanager signals (opsgraph.integrations.alertmanager)
+    def _alerted(self) -> dict[str, list[str]]:
+        """Pending alert signals by service: each triggers a monitor pass of its service in this step."""
+        out: dict[str, list[str]] = {}
+        try:
+            for row in alertmanager.pending(self.runtime.store):
+                out.setdefault(row.service or "", []).append(row.id)
+        except Exception:  # alerts are extra triggers; the regular checks still run
+            log.exception("alerts.read_failed")
+        return out
+
+    def _alerts_checked(self, signal_ids: list[str], service: str, result: RunResult) -> list[str]:
+        """Record the pass the alerts triggered, with the incident it opened or joined."""
+        store = self.runtime.store
+        if result.ended == "attached":
+            joined = store.open_incident_for(service, self.world.world_id)
+            incident_id = joined.id if joined else None
+        else:
+            incident_id = result.incident_id if result.ended != "quiet" and store.incident(result.incident_id) else None
+        alertmanager.mark_checked(store, signal_ids, ended=result.ended, incident_id=incident_id)
+        log.info("alerts.checked", extra={"service": service, "signals": signal_ids, "ended": result.ended,
+                                          "incident_id": incident_id})
+        return signal_ids
 
     def _restart_world(self) -> None:
         """The scenario ran out: play it again in a fresh world (open incidents keep their own world)."""

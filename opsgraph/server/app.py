@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from agents.chat import Answer, ChatEngine, service_health, service_metrics
+from opsgraph.integrations import alertmanager
 from opsgraph.loop import WorldReader
 from opsgraph.runtime import Runtime
 from opsgraph.server.auth import Identity, TokenBook, tokens_path
@@ -27,6 +28,7 @@ from opsgraph.settings import Settings
 from policies import approvals
 
 MAX_BODY = 64 * 1024
+ALERTMANAGER_PATH = "/api/alerts/alertmanager"
 PAGES = {"": "dashboard.html", "chat": "chat.html"}
 STATIC = {"app.js": "application/javascript", "chat.js": "application/javascript", "style.css": "text/css",
           "common.js": "application/javascript"}
@@ -49,20 +51,22 @@ class DecisionRequest(BaseModel):
 
 # -- middleware -------------------------------------------------------------------------------------
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413 before any handler reads them."""
+    """Refuse request bodies over ``limit`` bytes (or the route's own limit in ``per_path``) with 413 before any
+    handler reads them."""
 
-    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int = MAX_BODY, per_path: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.per_path = app, limit, dict(per_path or {})
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
+        limit = self.per_path.get(scope.get("path", ""), self.default)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 return await _plain(send, 400, "invalid Content-Length header")
-            if int(declared) > self.limit:
-                return await _plain(send, 413, f"request body of {int(declared)} bytes is over the {self.limit} byte limit")
+            if int(declared) > limit:
+                return await _plain(send, 413, f"request body of {int(declared)} bytes is over the {limit} byte limit")
         body, more = b"", True
         while more:
             message = await receive()
@@ -70,8 +74,8 @@ class BodyLimit:
                 return None
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.limit:
-                return await _plain(send, 413, f"request body is over the {self.limit} byte limit")
+            if len(body) > limit:
+                return await _plain(send, 413, f"request body is over the {limit} byte limit")
         replayed = False
 
         async def replay() -> dict:
@@ -122,6 +126,7 @@ def needs(role: str) -> Callable[[Identity], Identity]:
     return check
 
 Viewer = Annotated[Identity, Depends(needs("viewer"))]
+Operator = Annotated[Identity, Depends(needs("operator"))]
 Approver = Annotated[Identity, Depends(needs("approver"))]
 
 
@@ -157,7 +162,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app = FastAPI(title="OpsGraph", version="0.1.0", lifespan=lifespan,
                   description="Keeps AI/ML services healthy: incidents, approvals, chat, health and metrics.")
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, per_path={ALERTMANAGER_PATH: alertmanager.MAX_BODY})
 
     @app.middleware("http")
     async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -301,6 +306,28 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     def deny(approval_id: str, request: Request, who: Approver, body: DecisionRequest | None = None) -> dict:
         """Deny a pending action (role approver or admin); the incident escalates."""
         return decide(request, approval_id, who, False, body)
+
+    # -- alerts in
+    @app.post(ALERTMANAGER_PATH, tags=["alerts"], status_code=202)
+    def alertmanager_webhook(body: alertmanager.AlertmanagerPayload, request: Request, who: Operator) -> dict[str, Any]:
+        """Alertmanager webhook (payload version 4; role operator, e.g. ``http_config.authorization``).
+
+        Each alert is mapped to a service (labels.service, else labels.job), its annotations screened as
+        data, and stored as a signal citing a tool call; a firing alert of a monitored service triggers a
+        monitor pass of that service at the loop's next step. Unknown services are kept and reported.
+        """
+        store = rt(request).store
+        return alertmanager.ingest(store, body, known=[s.name for s in store.services()],
+                                   actor=f"alertmanager:{who.user}")
+
+    @app.get("/api/alerts", tags=["alerts"])
+    def alert_signals(request: Request, _who: Viewer,
+                      state: Annotated[str | None, Query(pattern="^(pending|checked|unmatched|resolved)$")] = None,
+                      service: Annotated[str | None, Query(max_length=200)] = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+        """Alert signals received from Alertmanager, newest first, with what the loop did with each."""
+        rows = alertmanager.signals(rt(request).store, state=state, service=service, limit=limit)
+        return [alertmanager.signal_dict(r) for r in rows]
 
     # -- chat
     @app.post("/api/ask", tags=["chat"])
