@@ -39,6 +39,8 @@ def _quantile_edges(ref: np.ndarray, bins: int) -> np.ndarray:
     Missing edges are +inf, which only ever adds bins that are empty in both windows.
     """
     levels = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    if ref.shape[0] == 0:  # nothing to bin by: every column is reported as insufficient
+        return np.full((ref.shape[1], 2 * len(levels)), np.inf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns; they are reported as insufficient
         edges = np.nanquantile(ref, levels, axis=0).T

@@ -175,3 +175,13 @@ def test_prediction_drift_bad_and_short_input():
     with pytest.raises(ToolInputError, match="NaN"):
         prediction_drift(np.r_[np.ones(40), np.nan], np.ones(40))
     assert prediction_drift(np.ones(10), np.ones(40)).status == ToolStatus.INSUFFICIENT_DATA
+
+
+def test_an_empty_reference_is_insufficient_data_not_a_crash():
+    import numpy as np
+
+    from tools.drift import psi
+    from tools.results import ToolStatus
+
+    result = psi(np.zeros((0, 2)), np.random.default_rng(0).random((100, 2)), feature_names=["a", "b"])
+    assert result.status == ToolStatus.INSUFFICIENT_DATA
