@@ -16,8 +16,10 @@ from policies.engine import PolicyContext
 from tools.actions import PlannedAction
 
 # Share of the service's traffic an action touches, for the policy's blast-radius rules.
+# Quarantining feedback only withholds labels from training: no request is served differently.
 BLAST_RADIUS = {"scale_up": 0.0, "scale_down": 0.2, "restart_pipeline": 0.1, "rollback_model": 1.0,
-                "retrain_model": 1.0, "shift_traffic": 0.5, "escalate": 0.0}
+                "retrain_model": 1.0, "shift_traffic": 0.5, "escalate": 0.0, "quarantine_feedback": 0.0,
+                "switch_feature_store": 1.0, "pin_prompt_version": 1.0}
 
 
 def _recent_action_counts(deps: AgentDeps, service: str, name: str, now: datetime) -> tuple[int, int]:

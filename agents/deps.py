@@ -57,6 +57,7 @@ class MonitorSettings:
     capacity_ratio: float = 1.3  # work per request (utilisation / rate) over its recent median: capacity lost
     baseline_min: float = 120.0  # how far back the rate / capacity baselines reach
     recent_min: float = 10.0  # what counts as "now" against those baselines
+    disabled_probes: frozenset[str] = frozenset()  # investigation questions left unasked (ablations, cost limits)
     unit_factor: float = 5.0  # a feature's spread changed this many times: units or type changed
     label_shift_min: float = 0.06  # positive-label rate moved by this much (and away from the scores): prior shift
     segment_drop_min: float = 0.1  # one segment's accuracy fell by this much while the rest held

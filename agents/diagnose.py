@@ -283,6 +283,8 @@ def investigate(source: MetricSource, info: ServiceInfo, findings: Sequence[Find
     out.context["store"] = store
 
     def add(kind: str, layer: str, result: ToolResult, summary: str) -> None:
+        if kind in settings.disabled_probes:
+            return
         out.evidence.append(Finding(service=info.name, kind=kind, layer=layer, severity="info",  # type: ignore[arg-type]
                                     summary=summary, tool_call_id=result.tool_call_id, tool=result.tool,
                                     figures=dict(result.figures), observed_at=observed_at))

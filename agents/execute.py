@@ -118,9 +118,10 @@ def undo_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     index = state.get("hypothesis_index", 0)
     hypotheses = state.get("diagnosis", {}).get("hypotheses", [])
     tried = hypotheses[index] if index < len(hypotheses) else {}
-    attempt = {"cause": tried.get("cause", ""), "layer": tried.get("layer", ""),
-               "actions": [s.action["name"] for s in steps if s.status in ("undone", "undo_failed")],
-               "outcome": "undone"}
+    undone = [s.action["name"] for s in steps if s.status in ("undone", "undo_failed")]
+    # Only a fix that ran and did not help counts against its cause; a denial is no evidence either way.
+    attempt = {"cause": tried.get("cause", ""), "layer": tried.get("layer", ""), "actions": undone,
+               "outcome": "undone" if undone else "denied"}
     return {"plan": [s.model_dump(mode="json") for s in steps], "attempts": [attempt],
             "hypothesis_index": index + 1,
-            "timeline": [event("undo", "; ".join(lines) or "nothing to undo")]}
+            "timeline": [event("undo", "; ".join(lines) or "nothing ran (denied): trying the next hypothesis")]}

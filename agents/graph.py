@@ -58,13 +58,18 @@ def after_remediate(state: IncidentState) -> str:
 
 
 def after_gate(state: IncidentState) -> str:
-    """Wait for humans while any approval is pending, execute what is approved, else close."""
+    """Wait for humans while any approval is pending, execute what is approved; a denied plan moves on.
+
+    A denial says "not this action", not "not this incident": the next hypothesis gets its turn
+    (through ``undo``, which has nothing to undo here but advances the hypothesis), then escalation.
+    """
     steps = _steps(state)
     if any(s.status == "pending_approval" for s in steps):
         return "await_approval"
     if any(s.status == "approved" for s in steps):
         return "execute"
-    return "record"
+    return "undo" if steps and after_undo({**state, "hypothesis_index": state.get("hypothesis_index", 0) + 1}) \
+        == "remediate" else "record"
 
 
 def after_execute(state: IncidentState) -> str:
@@ -102,8 +107,8 @@ def build_graph(deps: AgentDeps, *, checkpointer: Any) -> Any:
     graph.add_conditional_edges("triage", after_triage, ["diagnose", END])
     graph.add_edge("diagnose", "remediate")
     graph.add_conditional_edges("remediate", after_remediate, ["compliance", "record"])
-    graph.add_conditional_edges("compliance", after_gate, ["await_approval", "execute", "record"])
-    graph.add_conditional_edges("await_approval", after_gate, ["await_approval", "execute", "record"])
+    graph.add_conditional_edges("compliance", after_gate, ["await_approval", "execute", "undo", "record"])
+    graph.add_conditional_edges("await_approval", after_gate, ["await_approval", "execute", "undo", "record"])
     graph.add_conditional_edges("execute", after_execute, ["verify", "record"])
     graph.add_conditional_edges("verify", after_verify, ["record", "undo", "remediate"])
     graph.add_conditional_edges("undo", after_undo, ["remediate", "record"])

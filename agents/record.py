@@ -50,7 +50,8 @@ def record_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
             incident_id=incident_id, service=info.name, service_kind=info.kind, layer=tried.get("layer", ""),
             root_cause=tried.get("cause", ""), symptoms=symptom_text(info, findings),
             finding_kinds=sorted({f.kind for f in findings}), actions=executed,
-            failed_causes=[a["cause"] for a in state.get("attempts", []) if a.get("cause")],
+            failed_causes=[a["cause"] for a in state.get("attempts", [])
+                           if a.get("cause") and a.get("outcome") == "undone"],
             outcome=outcome if outcome in ("resolved", "made_worse", "undone", "escalated") else "escalated",
             summary=summary, closed_at=now))
     closing = event("record", f"{status}: {summary}")

@@ -58,7 +58,9 @@ def incidents(scenarios: Annotated[Path, typer.Option(help="Folder of scenario Y
 def memory(scenarios: Annotated[Path, typer.Option(help="Folder of scenario YAML files whose causes recur.")],
            out: Annotated[Path, typer.Option(help="JSON file to write.")],
            pattern: Annotated[str, typer.Option(help="Glob of scenario files in the folder.")] = "*.yaml",
-           rounds: Annotated[int, typer.Option(help="How often each scenario recurs (reseeded).")] = 3) -> None:
+           rounds: Annotated[int, typer.Option(help="How often each scenario recurs (reseeded).")] = 3,
+           disable_probe: Annotated[Optional[list[str]], typer.Option(
+               help="Investigation question to leave unasked (ablation), e.g. capacity_loss; repeatable.")] = None) -> None:
     """Recurring root causes with vector memory vs without: RCA, remediation, time to recover, undos."""
     from opsgraph.bench_memory import KEYS, compare
     from sims.scenario import load_scenario
@@ -68,7 +70,7 @@ def memory(scenarios: Annotated[Path, typer.Option(help="Folder of scenario YAML
     if not paths:
         console.print(f"[bold red]error:[/] no scenario matches {pattern!r} in {scenarios}")
         raise typer.Exit(code=2)
-    result = compare([load_scenario(p) for p in paths], rounds=rounds,
+    result = compare([load_scenario(p) for p in paths], rounds=rounds, disabled_probes=frozenset(disable_probe or []),
                      on_row=lambda label, row: console.print(
                          f"  {label:<15} {row.scenario:<44} rca={row.rca_top1} fixed={row.remediation_correct} "
                          f"undo={row.undo_count} ttr={row.time_to_recover_min}"))
