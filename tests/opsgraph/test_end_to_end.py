@@ -82,3 +82,15 @@ def test_no_fault_control_raises_nothing(runtime: Runtime, prefix: str) -> None:
     outcome = run_scenario(runtime, sc, approver=None)
     assert outcome.incident_ids == []
     assert runtime.store.incidents() == []
+
+
+def test_a_denied_action_never_runs_and_the_incident_moves_on(runtime: Runtime) -> None:
+    sc = scenario("02_")
+    outcome = run_scenario(runtime, sc, approver=lambda request, _result: (False, "alice"))
+    incident = runtime.store.incident(outcome.incident_ids[0])
+    assert incident is not None and incident.status in ("escalated", "resolved")
+    actions = runtime.store.actions(incident.id)
+    assert not [a for a in actions if a.name == "rollback_model" and a.status == "executed"]
+    assert any(a.status == "rejected" for a in runtime.store.approvals(incident_id=incident.id))
+    kinds = [e.kind for e in runtime.store.audit_entries(incident.id)]
+    assert "approval.rejected" in kinds or any(k.startswith("approval.") and "reject" in k for k in kinds), kinds
