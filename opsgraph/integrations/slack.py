@@ -32,6 +32,7 @@ from slack_sdk import WebClient
 from memory.store import Store
 from opsgraph.server.auth import load_identities, slack_users_path
 from policies import approvals, audit
+from policies.redact import redact
 from policies.roles import RoleBook
 
 log = logging.getLogger("opsgraph.slack")
@@ -64,7 +65,13 @@ class SlackConfig(BaseModel):
 
 # -- Block Kit -------------------------------------------------------------------------------------
 def _text(markdown: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": markdown[:2900]}
+    """A Block Kit text object; personal data is redacted before anything leaves for Slack."""
+    return {"type": "mrkdwn", "text": redact(markdown)[:2900]}
+
+
+def _plain(text: str, limit: int = 150) -> dict[str, Any]:
+    """A plain-text object (headers), redacted."""
+    return {"type": "plain_text", "text": redact(text)[:limit]}
 
 
 def approval_blocks(request: dict[str, Any], store: Store) -> list[dict[str, Any]]:
@@ -76,7 +83,7 @@ def approval_blocks(request: dict[str, Any], store: Store) -> list[dict[str, Any
     value = json.dumps({"approval_id": request["approval_id"], "action_id": action["action_id"],
                         "params_hash": action["params_hash"]})
     return [
-        {"type": "header", "text": {"type": "plain_text", "text": f"Approval needed: {action['name']} on {action['service']}"[:150]}},
+        {"type": "header", "text": _plain(f"Approval needed: {action['name']} on {action['service']}")},
         {"type": "section", "text": _text(f"*Incident* `{request['incident_id']}`: "
                                           f"{incident.title if incident else request.get('summary', '')}")},
         {"type": "section", "fields": [
@@ -126,7 +133,7 @@ def final_blocks(store: Store, approval_id: str) -> tuple[str, list[dict[str, An
     text = f"Incident {row.incident_id} {status}: {label} {row.status}{who}; {verified}"
     mark = {"resolved": ":white_check_mark:", "escalated": ":rotating_light:"}.get(status, ":grey_question:")
     blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"{label}: incident {status}"[:150]}},
+        {"type": "header", "text": _plain(f"{label}: incident {status}")},
         {"type": "section", "text": _text(f"{mark} *Incident* `{row.incident_id}` is *{status}*"
                                           + (f" (outcome {incident.outcome})" if incident and incident.outcome else ""))},
         {"type": "section", "fields": [
@@ -138,7 +145,7 @@ def final_blocks(store: Store, approval_id: str) -> tuple[str, list[dict[str, An
         {"type": "section", "text": _text(f"*Summary*\n{(incident.summary if incident else '') or '-'}")},
         {"type": "context", "elements": [_text(f"closed {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · numbers cite tool calls")]},
     ]
-    return text, blocks
+    return redact(text), blocks
 
 
 def outcome_blocks(blocks: list[dict[str, Any]], outcome: str) -> list[dict[str, Any]]:

@@ -185,3 +185,11 @@ def test_slack_unreachable_loses_nothing(env: Env, tmp_path: Path) -> None:
     offline = SlackIntegration(config, env.runtime.store, rolebook=lambda: env.runtime.roles,
                                home=env.runtime.settings.home, client=dead)
     assert offline.click(click("U_ALICE", DENY, "{}", []), approve=False).startswith("refused: malformed")
+
+
+def test_personal_data_never_leaves_for_slack() -> None:
+    from opsgraph.integrations.slack import _plain, _text
+
+    assert "alice@example.com" not in _text("paged alice@example.com about card 4111 1111 1111 1111")["text"]
+    assert "[EMAIL]" in _text("contact alice@example.com")["text"]
+    assert "+44 20 7946 0958" not in _plain("call +44 20 7946 0958")["text"]
