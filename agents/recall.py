@@ -8,9 +8,12 @@ from typing import Any
 from agents.state import Hypothesis
 
 MIN_SIMILARITY = 0.5  # below this a past incident says little about this one
-CONFIRMED_WEIGHT = 0.15
+# A cause confirmed in an incident that merely looked alike is weak evidence (many causes share
+# symptoms): it only breaks near-ties. A fix that was tried and undone where things looked the same
+# is strong evidence against that cause here.
+CONFIRMED_WEIGHT = 0.05
 FAILED_WEIGHT = 0.3
-MAX_BOOST = 0.2
+MAX_BOOST = 0.08
 MAX_PENALTY = 0.4
 
 
