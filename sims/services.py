@@ -49,7 +49,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class ServiceKind:
     """A kind of AI service: the generating process of its requests and labels, and its estimator.
 
-    Subclasses set the class attributes and implement ``logit`` and ``estimator``.
+    Subclasses set the class attributes and implement ``logit`` and ``estimator`` (most
+    by naming a shape below: ``logit = _regime(0, 1, 2, 3, 4)``, ``estimator = _boosted``).
     ``drift_features`` are the features a ``data_drift`` fault moves by default,
     ``null_features`` those a ``pipeline_nulls`` fault blanks by default.
     """
@@ -107,30 +108,48 @@ class ServiceKind:
         raise NotImplementedError
 
 
-def _regime(z: np.ndarray, a: int, b: int, c: int, d: int, e: int) -> np.ndarray:
-    """Log-odds in which feature ``b`` helps while ``a`` is ordinary and hurts when ``a`` is far above it."""
-    return 1.3 * (
-        3.0 * z[:, b] * np.tanh(1.5 * (1.5 - z[:, a]))
-        + 2.0 * z[:, c]
-        - 1.4 * z[:, d]
-        + 1.4 * np.sin(1.3 * z[:, e])
-        + 0.8 * z[:, a]
-        - 0.4
-    )
+def _regime(a: int, b: int, c: int, d: int, e: int) -> Callable[[ServiceKind, np.ndarray], np.ndarray]:
+    """A kind's ``logit`` in which feature ``b`` helps while ``a`` is ordinary and hurts when ``a`` is far above it."""
+
+    def logit(self: ServiceKind, z: np.ndarray) -> np.ndarray:
+        return 1.3 * (
+            3.0 * z[:, b] * np.tanh(1.5 * (1.5 - z[:, a]))
+            + 2.0 * z[:, c]
+            - 1.4 * z[:, d]
+            + 1.4 * np.sin(1.3 * z[:, e])
+            + 0.8 * z[:, a]
+            - 0.4
+        )
+
+    return logit
 
 
-def _saturating(z: np.ndarray, a: int, b: int, c: int, d: int, e: int) -> np.ndarray:
-    """Log-odds with a saturating effect of ``a`` and a periodic one of ``e``: linear extrapolation gets them wrong."""
-    return 1.2 * (2.6 * z[:, b] - 2.4 * np.tanh(1.2 * z[:, a]) + 3.2 * np.sin(1.3 * z[:, e]) + 1.4 * z[:, d] - 0.8 * z[:, c] - 0.4)
+def _saturating(a: int, b: int, c: int, d: int, e: int) -> Callable[[ServiceKind, np.ndarray], np.ndarray]:
+    """A ``logit`` saturating in ``a`` and periodic in ``e``: linear extrapolation gets both wrong."""
+
+    def logit(self: ServiceKind, z: np.ndarray) -> np.ndarray:
+        return 1.2 * (
+            2.6 * z[:, b]
+            - 2.4 * np.tanh(1.2 * z[:, a])
+            + 3.2 * np.sin(1.3 * z[:, e])
+            + 1.4 * z[:, d]
+            - 0.8 * z[:, c]
+            - 0.4
+        )
+
+    return logit
 
 
-def _boosted(seed: int) -> BaseEstimator:
+# Estimators, written as methods so that a kind names its own with ``estimator = _boosted``.
+
+
+def _boosted(self: ServiceKind, seed: int) -> BaseEstimator:
     return GradientBoostingClassifier(
         n_estimators=60, max_depth=3, learning_rate=0.15, subsample=0.8, min_samples_leaf=30, random_state=seed
     )
 
 
-def _spline_logistic(seed: int) -> BaseEstimator:
+def _spline_logistic(self: ServiceKind, seed: int) -> BaseEstimator:
     return make_pipeline(
         SplineTransformer(n_knots=5, degree=3, extrapolation="linear"), LogisticRegression(C=1.0, max_iter=500)
     )
@@ -157,13 +176,10 @@ class FraudKind(ServiceKind):
     drift_features = ("amount", "merchant_risk", "device_score")
     null_features = ("merchant_risk", "velocity_1h")
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        # Merchant risk only raises the odds for ordinary amounts; for amounts far above the
-        # usual (a regime the reference barely covers) its effect flips.
-        return _regime(z, 0, 1, 2, 3, 4)
-
-    def estimator(self, seed: int) -> BaseEstimator:
-        return _boosted(seed)
+    # Merchant risk only raises the odds for ordinary amounts; for amounts far above the
+    # usual (a regime the reference barely covers) its effect flips.
+    logit = _regime(0, 1, 2, 3, 4)
+    estimator = _boosted
 
 
 class CreditKind(ServiceKind):
@@ -183,11 +199,8 @@ class CreditKind(ServiceKind):
     drift_features = ("income", "debt_ratio", "history_months")
     null_features = ("debt_ratio", "history_months")
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        return _saturating(z, 0, 1, 2, 3, 4)
-
-    def estimator(self, seed: int) -> BaseEstimator:
-        return _spline_logistic(seed)
+    logit = _saturating(0, 1, 2, 3, 4)
+    estimator = _spline_logistic
 
 
 class DemandKind(ServiceKind):
@@ -207,8 +220,7 @@ class DemandKind(ServiceKind):
     drift_features = ("promo_depth", "price", "competitor_price")
     null_features = ("footfall", "stock_units")
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        return _regime(z, 0, 1, 2, 3, 4)
+    logit = _regime(0, 1, 2, 3, 4)
 
     def estimator(self, seed: int) -> BaseEstimator:
         return RandomForestClassifier(n_estimators=40, max_depth=8, min_samples_leaf=10, random_state=seed)
@@ -231,11 +243,8 @@ class RecommenderKind(ServiceKind):
     drift_features = ("item_popularity", "user_affinity", "diversity")
     null_features = ("user_affinity", "session_depth")
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        return _regime(z, 1, 0, 3, 2, 4)
-
-    def estimator(self, seed: int) -> BaseEstimator:
-        return _boosted(seed)
+    logit = _regime(1, 0, 3, 2, 4)
+    estimator = _boosted
 
 
 class DiagnosticKind(ServiceKind):
@@ -262,11 +271,8 @@ class DiagnosticKind(ServiceKind):
         X[:, 5] = rng.choice(len(self.segment_mix), size=n, p=self.segment_mix)
         return X
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        return _saturating(z, 0, 1, 2, 3, 4)
-
-    def estimator(self, seed: int) -> BaseEstimator:
-        return _spline_logistic(seed)
+    logit = _saturating(0, 1, 2, 3, 4)
+    estimator = _spline_logistic
 
 
 class SearchKind(ServiceKind):
@@ -286,8 +292,7 @@ class SearchKind(ServiceKind):
     drift_features = ("query_length", "top1_cosine", "embedding_norm")
     null_features = ("top1_cosine", "top5_gap")
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        return _regime(z, 0, 1, 2, 3, 4)
+    logit = _regime(0, 1, 2, 3, 4)
 
     def estimator(self, seed: int) -> BaseEstimator:
         return make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=25, algorithm="kd_tree"))
@@ -310,11 +315,8 @@ class BatchKind(ServiceKind):
     drift_features = ("tenure_months", "monthly_spend", "support_tickets")
     null_features = ("monthly_spend", "support_tickets")
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        return _saturating(z, 0, 1, 2, 3, 4)
-
-    def estimator(self, seed: int) -> BaseEstimator:
-        return _spline_logistic(seed)
+    logit = _saturating(0, 1, 2, 3, 4)
+    estimator = _spline_logistic
 
 
 class GatewayKind(ServiceKind):
@@ -334,11 +336,8 @@ class GatewayKind(ServiceKind):
     drift_features = ("req_per_ip", "ua_entropy", "path_depth")
     null_features = ("geo_risk", "tls_score")
 
-    def logit(self, z: np.ndarray) -> np.ndarray:
-        return _regime(z, 5, 0, 1, 2, 3)
-
-    def estimator(self, seed: int) -> BaseEstimator:
-        return _boosted(seed)
+    logit = _regime(5, 0, 1, 2, 3)
+    estimator = _boosted
 
 
 @dataclass(frozen=True)
@@ -402,8 +401,7 @@ class ChatKind(ServiceKind):
             1.6 * quality + 2.0 * z[:, 1] * np.tanh(1.5 * (1.5 - z[:, 0])) + 1.6 * z[:, 2] - 1.2 * z[:, 3] - 0.3
         )
 
-    def estimator(self, seed: int) -> BaseEstimator:
-        return _boosted(seed)
+    estimator = _boosted
 
     def render(self, X: np.ndarray, seed: int = 0) -> list[str]:
         """Response texts of feature rows (template column), filled deterministically."""
