@@ -81,6 +81,15 @@ class Store:
             for row in rows:
                 session.merge(row)
 
+    def _update(self, row_type: type[Base], what: str, key: str, fields: dict[str, Any]) -> None:
+        """Change some columns of the row ``key`` of a table; KeyError "unknown <what>" where there is none."""
+        with self.session() as session:
+            row = session.get(row_type, key)
+            if row is None:
+                raise KeyError(f"unknown {what} {key!r}")
+            for name, value in fields.items():
+                setattr(row, name, value)
+
     # -- services ---------------------------------------------------------------------
     def upsert_service(self, name: str, *, kind: str, environment: str, tier: int,
                        source_id: str | None, info: dict[str, Any], at: datetime) -> None:
@@ -122,12 +131,7 @@ class Store:
 
     def update_incident(self, incident_id: str, **fields: Any) -> None:
         """Change some columns of an incident."""
-        with self.session() as session:
-            row = session.get(IncidentRow, incident_id)
-            if row is None:
-                raise KeyError(f"unknown incident {incident_id!r}")
-            for key, value in fields.items():
-                setattr(row, key, value)
+        self._update(IncidentRow, "incident", incident_id, fields)
 
     # -- findings, tool calls, actions ---------------------------------------------------
     def findings(self, incident_id: str) -> list[FindingRow]:
@@ -160,12 +164,7 @@ class Store:
 
     def update_action(self, action_id: str, **fields: Any) -> None:
         """Change some columns of an action."""
-        with self.session() as session:
-            row = session.get(ActionRow, action_id)
-            if row is None:
-                raise KeyError(f"unknown action {action_id!r}")
-            for key, value in fields.items():
-                setattr(row, key, value)
+        self._update(ActionRow, "action", action_id, fields)
 
     # -- approvals ----------------------------------------------------------------------
     def approval(self, approval_id: str) -> ApprovalRow | None:
