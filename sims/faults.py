@@ -46,6 +46,9 @@ class Fault:
     cleared_by: ClassVar[str | None] = None  # action that removes the cause
     target_kind: ClassVar[str] = "service"
     kinds: ClassVar[tuple[str, ...] | None] = None  # service kinds the fault applies to (None: all)
+    # What ``magnitude`` is, where ``check`` bounds it: a share, in (0, 1], or a factor, > 1 (None: unbounded).
+    magnitude_share: ClassVar[str | None] = None
+    magnitude_factor: ClassVar[str | None] = None
 
     def __init__(self, spec: FaultSpec, kind: ServiceKind) -> None:
         self.spec = spec
@@ -61,6 +64,10 @@ class Fault:
             raise ValueError(f"unknown params {sorted(unknown)}; allowed: {sorted(cls.param_names())}")
         if cls.kinds is not None and kind.name not in cls.kinds:
             raise ValueError(f"{cls.type} only applies to service kinds {list(cls.kinds)}, not {kind.name!r}")
+        if cls.magnitude_share is not None and spec.magnitude > 1:
+            raise ValueError(f"magnitude is {cls.magnitude_share} and must be in (0, 1], got {spec.magnitude}")
+        if cls.magnitude_factor is not None and spec.magnitude <= 1:
+            raise ValueError(f"magnitude is {cls.magnitude_factor} and must be > 1, got {spec.magnitude}")
 
     @classmethod
     def param_names(cls) -> tuple[str, ...]:
@@ -173,12 +180,7 @@ class PipelineNulls(_FeatureFault):
     requires_approval = False
     cleared_by = "restart_pipeline"
     default_features = "null_features"
-
-    @classmethod
-    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
-        super().check(spec, kind)
-        if spec.magnitude > 1:
-            raise ValueError(f"magnitude is a null rate and must be in (0, 1], got {spec.magnitude}")
+    magnitude_share = "a null rate"
 
     def pipeline(self, X: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
         X = X.copy()
@@ -202,12 +204,7 @@ class LatencySaturation(Fault):
     component = "serving"
     remediation = ("scale_up",)
     requires_approval = False
-
-    @classmethod
-    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
-        super().check(spec, kind)
-        if spec.magnitude <= 1:
-            raise ValueError(f"magnitude is a throughput loss factor and must be > 1, got {spec.magnitude}")
+    magnitude_factor = "a throughput loss factor"
 
     def work_factor(self, level: float) -> float:
         return 1.0 + 0.1 * (self.spec.magnitude - 1.0) * level
@@ -229,12 +226,7 @@ class BadModelDeploy(Fault):
     component = "model"
     remediation = ("rollback_model",)
     requires_approval = True
-
-    @classmethod
-    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
-        super().check(spec, kind)
-        if spec.magnitude > 1:
-            raise ValueError(f"magnitude is the fraction of mis-ordered columns, in (0, 1]; got {spec.magnitude}")
+    magnitude_share = "the fraction of mis-ordered columns"
 
     def layout(self) -> tuple[int, ...]:
         d = len(self.kind.features)
@@ -279,12 +271,7 @@ class ConceptDrift(Fault):
     component = "model"
     remediation = ("retrain_model",)
     requires_approval = True
-
-    @classmethod
-    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
-        super().check(spec, kind)
-        if spec.magnitude > 1:
-            raise ValueError(f"magnitude is the share of the changed relationship, in (0, 1]; got {spec.magnitude}")
+    magnitude_share = "the share of the changed relationship"
 
     def concept(self, z: np.ndarray, logit: np.ndarray, level: float) -> np.ndarray:
         swapped = z.copy()
@@ -380,12 +367,7 @@ class TrafficSurge(Fault):
     component = "traffic"
     remediation = ("scale_up",)
     requires_approval = False
-
-    @classmethod
-    def check(cls, spec: FaultSpec, kind: ServiceKind) -> None:
-        super().check(spec, kind)
-        if spec.magnitude <= 1:
-            raise ValueError(f"magnitude is a rate factor and must be > 1, got {spec.magnitude}")
+    magnitude_factor = "a rate factor"
 
     def rate_factor(self, level: float) -> float:
         return 1.0 + (self.spec.magnitude - 1.0) * level
