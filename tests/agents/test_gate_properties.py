@@ -115,7 +115,7 @@ def _unique_ids(rules: list[dict]) -> list[dict]:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(names=st.lists(st.sampled_from(list(ACTIONS)), min_size=1, max_size=3),
        environment=st.sampled_from(["production", "staging"]), rules=st.lists(rule, min_size=1, max_size=4),
        humans=st.lists(human, min_size=3, max_size=3), confidence=st.floats(0, 1))
@@ -175,8 +175,8 @@ def test_nothing_risky_or_denied_executes_without_a_valid_bound_approval(
             valid = [r for r in rows if r.status == "approved" and r.params_hash == action.params_hash
                      and r.decided_at is not None and r.decided_at < r.expires_at
                      and len(set(r.approvers)) >= r.required_count
-                     and all(has_role(ROLES.roles_of(u), r.required_role) for u in r.approvers)
-                     and has_role(ROLES.roles_of(r.decided_by or ""), "approver")]
+                     and all(has_role(ROLES.roles_of(u), r.required_role) and has_role(ROLES.roles_of(u), "approver")
+                             for u in r.approvers)]
             assert valid, f"{action.name} ({spec.risk}, reversible={spec.reversible}) ran without a valid approval"
             stored = store.action(action.action_id)
             assert stored is not None and stored.params_hash == action.params_hash
