@@ -53,7 +53,16 @@ class SimAction:
         raise NotImplementedError
 
 
-class RollbackModel(SimAction):
+class _ModelChange(SimAction):
+    """An action that changes the live model version; its token is the live stack it replaced, which undo restores."""
+
+    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
+        previous = svc.live.version
+        svc.live_stack[:] = token
+        world.record(svc, "deploy", {"from": previous, "to": svc.live.version, "undo_of": action_id})
+
+
+class RollbackModel(_ModelChange):
     name = "rollback_model"
     params = {"to_version": str}
 
@@ -78,13 +87,8 @@ class RollbackModel(SimAction):
         world.record(svc, "rollback", {"from": previous, "to": target, "action_id": action_id})
         return token
 
-    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
-        previous = svc.live.version
-        svc.live_stack[:] = token
-        world.record(svc, "deploy", {"from": previous, "to": svc.live.version, "undo_of": action_id})
 
-
-class RetrainModel(SimAction):
+class RetrainModel(_ModelChange):
     name = "retrain_model"
     params = {"window_min": (int, float), "reference_min": (int, float)}
     min_rows = 200
@@ -133,11 +137,6 @@ class RetrainModel(SimAction):
             svc, version, kind="retrain", detail={"rows": int(train.sum()), "window_min": window, "action_id": action_id}
         )
         return token
-
-    def revert(self, world: SimWorld, svc: ServiceState, token: Any, action_id: str) -> None:
-        previous = svc.live.version
-        svc.live_stack[:] = token
-        world.record(svc, "deploy", {"from": previous, "to": svc.live.version, "undo_of": action_id})
 
 
 class _Scale(SimAction):
