@@ -234,19 +234,8 @@ class Investigation:
 
 
 def feature_store_of(source: MetricSource, info: ServiceInfo) -> str | None:
-    """The feature store a service reads: from its description, else from the platform's state when it offers one."""
-    store = getattr(info, "feature_store", None)
-    if store:
-        return str(store)
-    state = getattr(source, "state", None)
-    if callable(state):
-        try:
-            value = state(info.name)
-        except Exception:  # noqa: BLE001 - an optional capability of some sources; absent means unknown
-            return None
-        if isinstance(value, dict) and value.get("feature_store"):
-            return str(value["feature_store"])
-    return None
+    """The feature store a service reads (None when it reads none or the source does not say)."""
+    return info.feature_store
 
 
 def labelled_features(window: ServiceWindow) -> np.ndarray | None:

@@ -317,6 +317,7 @@ class SimWorld:
                 model_version=s.live.version,
                 model_versions=sorted(s.versions, key=lambda v: int(v[1:])),
                 pipeline=f"{s.name}.pipeline",
+                feature_store=s.store,
                 depends_on=list(s.spec.depends_on),
             )
             for s in self._services.values()

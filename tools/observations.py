@@ -27,6 +27,7 @@ class ServiceInfo(BaseModel):
     model_version: str = "v1"
     model_versions: list[str] = Field(default_factory=list)
     pipeline: str | None = None
+    feature_store: str | None = None  # the store the service reads its features from, when it uses one
     depends_on: list[str] = Field(default_factory=list)
 
 

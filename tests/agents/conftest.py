@@ -40,6 +40,11 @@ class FakeService:
     ref_labels: np.ndarray | None = None
     store: str | None = None
 
+    @property
+    def described(self) -> ServiceInfo:
+        """The service's description as its source publishes it (with the store it reads)."""
+        return self.info.model_copy(update={"feature_store": self.store})
+
 
 def healthy(name: str = "svc", *, n: int = 1200, seed: int = 0, ticks: int = 36, **info: Any) -> FakeService:
     """A healthy service: features, calibrated scores, labels drawn from them, flat metrics."""
@@ -69,7 +74,7 @@ class FakeSource:
         self.waited = 0.0
 
     def services(self) -> list[ServiceInfo]:
-        return [s.info for s in self.svcs.values()]
+        return [s.described for s in self.svcs.values()]
 
     def now(self) -> datetime:
         return self.clock
@@ -93,9 +98,6 @@ class FakeSource:
     def wait(self, minutes: float) -> None:
         self.waited += minutes
         self.clock += timedelta(minutes=minutes)
-
-    def state(self, service: str) -> dict[str, Any]:
-        return {"feature_store": self.svcs[service].store}
 
 
 def event(kind: str, service: str = "svc", minutes_ago: float = 30.0, **detail: Any) -> PlatformEvent:

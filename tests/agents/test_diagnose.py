@@ -108,9 +108,9 @@ def test_shared_store_nulls_only_from_readers_of_the_same_store():
     a.store, b.store, c.store = "online", "online", "batch"
     b.features = b.features.copy()
     b.features[::3, 1] = np.nan
-    inv = investigate(FakeSource(a, b, c), a.info, [finding("null_rate", "a")], SETTINGS)
+    inv = investigate(FakeSource(a, b, c), a.described, [finding("null_rate", "a")], SETTINGS)
     assert [e.kind for e in inv.evidence] == ["shared_store_nulls"] and inv.context["store"] == "online"
-    inv = investigate(FakeSource(c, b), c.info, [finding("null_rate", "c")], SETTINGS)
+    inv = investigate(FakeSource(c, b), c.described, [finding("null_rate", "c")], SETTINGS)
     assert inv.evidence == []
 
 
@@ -118,7 +118,7 @@ def test_a_peer_that_already_left_the_store_is_evidence():
     a, b = healthy("a"), healthy("b", seed=1)
     a.store, b.store = "online", "fallback"
     moved = event("store_switch", service="b", minutes_ago=50, **{"from": "online", "to": "fallback"})
-    inv = investigate(FakeSource(a, b, events=[moved]), a.info, [finding("null_rate", "a")], SETTINGS)
+    inv = investigate(FakeSource(a, b, events=[moved]), a.described, [finding("null_rate", "a")], SETTINGS)
     assert [e.kind for e in inv.evidence] == ["shared_store_nulls"]
     assert "[tc-change_events-" in inv.evidence[0].summary
 
@@ -169,11 +169,11 @@ def test_over_confident_scores_point_at_feedback():
     assert "feedback_echo" in {e.kind for e in inv.evidence}
 
 
-def test_feature_store_from_the_platform_state():
+def test_feature_store_from_the_service_description():
     svc = healthy()
     svc.store = "online"
-    assert feature_store_of(FakeSource(svc), svc.info) == "online"
-    assert feature_store_of(object(), svc.info) is None  # type: ignore[arg-type]
+    assert feature_store_of(FakeSource(svc), svc.described) == "online"
+    assert feature_store_of(FakeSource(svc), svc.info) is None
 
 
 def test_the_cause_is_upstream_when_the_dependency_fails_the_same_way():
