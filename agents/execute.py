@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -12,7 +12,7 @@ from agents.compliance import feedback_facts, policy_context
 from agents.deps import AgentDeps
 from agents.state import IncidentState, PlanStep
 from policies import approvals, audit
-from tools.actions import ActionResult, Platform, PlannedAction, PlatformError, TransientPlatformError
+from tools.actions import ActionResult, PlannedAction, PlatformError, TransientPlatformError
 
 RETRY_ATTEMPTS = 4
 

@@ -14,7 +14,6 @@ from memory.vector import IncidentMemory, IncidentMemoryRecord
 from opsgraph.cli import app as cli
 from opsgraph.loop import ServiceLoop, WorldReader
 from opsgraph.runtime import Runtime
-from opsgraph.settings import Settings
 from tests.opsgraph.conftest import home, runtime  # noqa: F401 - shared fixtures
 from tests.stubs.fleet import pending_loop
 
