@@ -147,10 +147,9 @@ def read_series(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     return timestamps, values, scores
 
 
-def score_corpus(results: Path, windows: Mapping[str, list[list[str]]], detector: str = "opsgraph") -> dict:
-    """Normalised NAB scores per profile for a results folder laid out as ``category/<detector>_<name>.csv``."""
+def load_results(results: Path, windows: Mapping[str, list[list[str]]], detector: str = "opsgraph") -> list[FileRows]:
+    """Every result file under ``results`` that the windows file names, with its rows labelled by window."""
     files: list[FileRows] = []
-    nulls: list[FileRows] = []
     window_id = 0
     for key in sorted(windows):
         category, name = key.split("/")
@@ -162,13 +161,19 @@ def score_corpus(results: Path, windows: Mapping[str, list[list[str]]], detector
             raise ValueError(f"{path} has no anomaly_score column")
         limits = [(np.datetime64(s[:19].replace(" ", "T")), np.datetime64(e[:19].replace(" ", "T")))
                   for s, e in windows[key]]
-        rows = file_rows(key, timestamps, scores, limits, window_id)
-        files.append(rows)
-        nulls.append(FileRows(key, np.full(rows.scores.shape, 0.5), rows.window, rows.in_window_value,
-                              rows.outside_value, rows.n_windows))
+        files.append(file_rows(key, timestamps, scores, limits, window_id))
         window_id += len(limits)
     if not files:
         raise ValueError(f"no {detector}_*.csv results under {results} match the windows file")
+    return files
+
+
+def score_corpus(results: Path, windows: Mapping[str, list[list[str]]], detector: str = "opsgraph") -> dict:
+    """Normalised NAB scores per profile for a results folder laid out as ``category/<detector>_<name>.csv``."""
+    files = load_results(results, windows, detector)
+    nulls = [FileRows(f.name, np.full(f.scores.shape, 0.5), f.window, f.in_window_value, f.outside_value,
+                      f.n_windows) for f in files]
+    window_id = sum(f.n_windows for f in files)
     report: dict = {"files": len(files), "windows": window_id, "profiles": {}}
     for profile, weights in PROFILES.items():
         threshold, raw = best_threshold(files, weights)
@@ -208,18 +213,7 @@ def category_report(results: Path, windows: Mapping[str, list[list[str]]], detec
     ``held_out`` sums the held-out raw scores of all categories.
     """
     weights = PROFILES[profile]
-    files: list[FileRows] = []
-    window_id = 0
-    for key in sorted(windows):
-        category, name = key.split("/")
-        path = results / category / f"{detector}_{name}"
-        if not path.exists():
-            continue
-        timestamps, _, scores = read_series(path)
-        limits = [(np.datetime64(s[:19].replace(" ", "T")), np.datetime64(e[:19].replace(" ", "T")))
-                  for s, e in windows[key]]
-        files.append(file_rows(key, timestamps, scores, limits, window_id))
-        window_id += len(limits)
+    files = load_results(results, windows, detector)
     threshold, _ = best_threshold(files, weights)
     report: dict[str, dict[str, float]] = {}
     held_raw = 0.0
