@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import MetaData, create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +43,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def create_tables(metadata: MetaData, engine: Engine, *, attempts: int = 5) -> None:
+    """Create missing tables; another process creating them at the same moment is not an error."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+
+
 class Store:
     """Sessions and queries over the OpsGraph tables."""
 
@@ -51,18 +62,8 @@ class Store:
         self.engine: Engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._create_tables()
+        create_tables(Base.metadata, self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    def _create_tables(self) -> None:
-        """Create missing tables; another process creating them at the same moment is not an error."""
-        for attempt in range(5):
-            try:
-                Base.metadata.create_all(self.engine)
-                return
-            except OperationalError as exc:
-                if "already exists" not in str(exc) or attempt == 4:
-                    raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -29,12 +29,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import JSON, Integer, String, Text, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from agents.screening import screen
 from memory.models import FindingRow, ToolCallRow, UTCDateTime
-from memory.store import Store
+from memory.store import Store, create_tables
 from policies import audit
 from tools.results import tool_result
 
@@ -135,13 +134,7 @@ def ensure_table(store: Store) -> None:
     """Create the ``alert_signals`` table once per engine; a concurrent creator is not an error."""
     if id(store.engine) in _READY:
         return
-    for attempt in range(5):
-        try:
-            _Base.metadata.create_all(store.engine)
-            break
-        except OperationalError as exc:
-            if "already exists" not in str(exc) or attempt == 4:
-                raise
+    create_tables(_Base.metadata, store.engine)
     _READY.add(id(store.engine))
 
 
