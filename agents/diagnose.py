@@ -233,11 +233,6 @@ class Investigation:
     upstream: list[Hypothesis] = field(default_factory=list)
 
 
-def feature_store_of(source: MetricSource, info: ServiceInfo) -> str | None:
-    """The feature store a service reads (None when it reads none or the source does not say)."""
-    return info.feature_store
-
-
 def labelled_features(window: ServiceWindow) -> np.ndarray | None:
     """Feature rows of the window's labelled requests, when the source lets them be matched.
 
@@ -268,7 +263,7 @@ def investigate(source: MetricSource, info: ServiceInfo, findings: Sequence[Find
     out = Investigation()
     kinds = {f.kind for f in findings}
     observed_at = source.now().isoformat()
-    store = feature_store_of(source, info)
+    store = info.feature_store
     out.context["store"] = store
 
     def add(kind: str, layer: str, result: ToolResult, summary: str) -> None:
@@ -306,7 +301,7 @@ def investigate(source: MetricSource, info: ServiceInfo, findings: Sequence[Find
         for peer in source.services():
             if peer.name == info.name:
                 continue
-            if feature_store_of(source, peer) != store:
+            if peer.feature_store != store:
                 moved = change_events([e for e in source.events(peer.name, since) if "undo_of" not in e.detail],
                                       kinds=("store_switch",), start=since, end=source.now(), match={"from": store})
                 out.results.append(moved)

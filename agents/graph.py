@@ -68,8 +68,7 @@ def after_gate(state: IncidentState) -> str:
         return "await_approval"
     if any(s.status == "approved" for s in steps):
         return "execute"
-    return "undo" if steps and after_undo({**state, "hypothesis_index": state.get("hypothesis_index", 0) + 1}) \
-        == "remediate" else "record"
+    return "undo" if steps and _untried_left(state, state.get("hypothesis_index", 0) + 1) else "record"
 
 
 def after_execute(state: IncidentState) -> str:
@@ -86,12 +85,14 @@ def after_verify(state: IncidentState) -> str:
     return "remediate" if verification.get("partial") else "undo"
 
 
+def _untried_left(state: IncidentState, index: int) -> bool:
+    """Whether hypothesis ``index`` exists and is within the MAX_ATTEMPTS budget."""
+    return index < min(MAX_ATTEMPTS, len(state.get("diagnosis", {}).get("hypotheses", [])))
+
+
 def after_undo(state: IncidentState) -> str:
     """Try the next hypothesis, up to MAX_ATTEMPTS, then escalate."""
-    index = state.get("hypothesis_index", 0)
-    if index < min(MAX_ATTEMPTS, len(state.get("diagnosis", {}).get("hypotheses", []))):
-        return "remediate"
-    return "record"
+    return "remediate" if _untried_left(state, state.get("hypothesis_index", 0)) else "record"
 
 
 def build_graph(deps: AgentDeps, *, checkpointer: Any) -> Any:

@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from agents.common import event, parse_time, service_info
+from agents.common import event, parse_time, save_tool_calls, service_info
 from agents.deps import AgentDeps
 from agents.state import Hypothesis, IncidentState, PlanStep
 from memory.models import ActionRow
@@ -86,11 +86,10 @@ def target_service(hypothesis: Hypothesis, source: MetricSource, incident_servic
 
 def action_targets(name: str, hypothesis: Hypothesis, source: MetricSource, info: ServiceInfo) -> list[ServiceInfo]:
     """The services one action of the plan runs on: the target, or every reader of a failing feature store."""
-    from agents.diagnose import feature_store_of
 
     if name == "switch_feature_store" and hypothesis.component.endswith(".store"):
         store = hypothesis.component.rsplit(".", 1)[0]
-        readers = [s for s in source.services() if feature_store_of(source, s) == store]
+        readers = [s for s in source.services() if s.feature_store == store]
         if readers:
             return sorted(readers, key=lambda s: s.name != info.name)  # the incident's own service first
     return [info]
@@ -137,7 +136,6 @@ def remediate_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
             steps.append(PlanStep(action=action.model_dump(mode="json")))
     store = deps.store
     if tool_results:
-        from agents.common import save_tool_calls
         save_tool_calls(store, state["incident_id"], tool_results)
     now = source.now()
     store.add(*[ActionRow(id=s.action["action_id"], incident_id=state["incident_id"], name=s.action["name"],

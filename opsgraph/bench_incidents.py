@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from opsgraph.runtime import RunResult, Runtime
-from opsgraph.scenario_run import ScenarioOutcome, run_scenario
+from opsgraph.scenario_run import ScenarioOutcome, minutes_between, run_scenario
 from sims.scenario import Scenario, load_scenarios
 
 SCRIPTED_APPROVER = "scripted-approver"
@@ -73,12 +73,6 @@ def scripted_approver(runtime: Runtime, scenario: Scenario) -> Callable[[dict[st
     return answer
 
 
-def _minutes(later: Any, earlier: Any) -> float | None:
-    if later is None or earlier is None:
-        return None
-    return round((later - earlier).total_seconds() / 60.0, 1)
-
-
 def score_scenario(runtime: Runtime, outcome: ScenarioOutcome, seconds: float) -> ScenarioScore:
     """Judge one scenario run against its ground truth."""
     scenario, truth = outcome.scenario, outcome.scenario.ground_truth
@@ -114,12 +108,12 @@ def score_scenario(runtime: Runtime, outcome: ScenarioOutcome, seconds: float) -
     return ScenarioScore(
         scenario=scenario.name, faults=sorted({f.type for f in scenario.faults}), incident_expected=expected,
         incidents=len(incidents), detected=(first is not None) if expected else None, false_incidents=len(false),
-        service_days=round(service_days, 3), time_to_detect_min=_minutes(first.first_signal_at, start) if first else None,
+        service_days=round(service_days, 3), time_to_detect_min=minutes_between(first.first_signal_at, start) if first else None,
         rca_top1=(bool(components) and components[0] == target) if expected else None,
         rca_top3=(any(c in components[:3] for c, _ in known)) if expected else None,
         remediation_correct=(resolved and bool(set(executed) & set(fixes))) if expected else None,
         resolved=resolved if expected else None, auto_resolved=auto if expected else None,
-        time_to_recover_min=_minutes(first.resolved_at, start) if first and resolved else None,
+        time_to_recover_min=minutes_between(first.resolved_at, start) if first and resolved else None,
         unsafe_actions=unsafe, undo_count=undone, approvals_asked=asked, seconds=round(seconds, 2))
 
 

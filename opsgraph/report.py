@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
 
 from memory.store import Store
-from opsgraph.scenario_run import ScenarioOutcome
+from opsgraph.scenario_run import ScenarioOutcome, minutes_between
 
 
 class IncidentReport(BaseModel):
@@ -27,15 +25,6 @@ class IncidentReport(BaseModel):
     verified: bool | None = None
     time_to_recover_min: float | None = None
     pending_approvals: list[str] = []
-
-
-def _minutes(later: datetime | None, earlier: datetime | None) -> float | None:
-    """Minutes between two times, or None."""
-    if later is None or earlier is None:
-        return None
-    if later.tzinfo is None and earlier.tzinfo is not None:
-        later = later.replace(tzinfo=earlier.tzinfo)
-    return round((later - earlier).total_seconds() / 60.0, 1)
 
 
 def scenario_reports(store: Store, outcome: ScenarioOutcome) -> list[IncidentReport]:
@@ -58,7 +47,7 @@ def scenario_reports(store: Store, outcome: ScenarioOutcome) -> list[IncidentRep
         approved_by += [f"policy ({a.rule_id})" for a in actions if a.decision == "auto" and a.status == "executed"]
         reports.append(IncidentReport(
             scenario=scenario.name, fault=fault, incident_id=incident_id, status=incident.status,
-            detected_after_min=_minutes(incident.first_signal_at, outcome.fault_start),
+            detected_after_min=minutes_between(incident.first_signal_at, outcome.fault_start),
             root_cause=incident.root_cause, layer=incident.layer,
             root_cause_correct=(incident.root_cause == truth.root_cause_component) if truth.incident_expected else False,
             actions=list(dict.fromkeys(executed or [a.name for a in actions])),
@@ -66,6 +55,6 @@ def scenario_reports(store: Store, outcome: ScenarioOutcome) -> list[IncidentRep
                                                            [a.name for a in actions]),
             approved_by=approved_by, verified=True if incident.status == "resolved" else (
                 None if incident.status == "awaiting_approval" else False),
-            time_to_recover_min=_minutes(incident.resolved_at, outcome.fault_start),
+            time_to_recover_min=minutes_between(incident.resolved_at, outcome.fault_start),
             pending_approvals=[a.id for a in approvals if a.status == "pending"]))
     return reports

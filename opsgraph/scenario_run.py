@@ -15,6 +15,13 @@ from sims.world import SimWorld
 # After an incident closes (or starts waiting for a human) keep watching this long, to catch relapses.
 SETTLE_MIN = 60.0
 
+def minutes_between(later: datetime | None, earlier: datetime | None) -> float | None:
+    """Minutes from ``earlier`` to ``later`` (one decimal), or None when either is unknown."""
+    if later is None or earlier is None:
+        return None
+    return round((later - earlier).total_seconds() / 60.0, 1)
+
+
 Approver = Callable[[dict[str, Any], RunResult], tuple[bool, str] | None]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from agents.deps import MonitorSettings
-from agents.diagnose import diagnose, feature_store_of, investigate, labelled_features, rank
+from agents.diagnose import diagnose, investigate, labelled_features, rank
 from agents.monitor import scan
 from tests.agents.conftest import NOW, FakeSource, event, finding, healthy
 from tools.observations import ServiceInfo
@@ -172,8 +172,9 @@ def test_over_confident_scores_point_at_feedback():
 def test_feature_store_from_the_service_description():
     svc = healthy()
     svc.store = "online"
-    assert feature_store_of(FakeSource(svc), svc.described) == "online"
-    assert feature_store_of(FakeSource(svc), svc.info) is None
+    (published,) = FakeSource(svc).services()
+    assert published.feature_store == "online"
+    assert svc.info.feature_store is None
 
 
 def test_the_cause_is_upstream_when_the_dependency_fails_the_same_way():
