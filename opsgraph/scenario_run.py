@@ -32,7 +32,6 @@ class ScenarioOutcome:
     scenario: Scenario
     world_id: str
     incident_ids: list[str] = field(default_factory=list)
-    pending_approvals: list[str] = field(default_factory=list)
     simulated_min: float = 0.0
 
     @property
@@ -64,11 +63,8 @@ def run_scenario(runtime: Runtime, scenario: Scenario, *, on_step: StepCallback 
                 runtime.registry.commit(world.world_id)  # whoever approves, here or elsewhere, acts on this state
             result = _answer(runtime, result, approver, on_step)
             world, _ = runtime.registry.open(world.world_id)  # the approval may have reloaded it
-            if result.ended == "awaiting_approval":
-                outcome.pending_approvals += [a.id for a in runtime.store.approvals(status="pending",
-                                                                                     incident_id=result.incident_id)]
-                if on_pending is not None:
-                    on_pending(result)
+            if result.ended == "awaiting_approval" and on_pending is not None:
+                on_pending(result)
         # Each incident runs to its end inside check_service unless it waits for a human, so once
         # SETTLE_MIN passes with no new incident, the rest of the scenario only repeats itself.
         if stop_early and last_incident_at is not None and world.elapsed_min - last_incident_at >= SETTLE_MIN:
