@@ -8,14 +8,17 @@ a peer that is not installed is reported as such and skipped. Sections:
    against River's ADWIN / PageHinkley / KSWIN (defaults on both sides);
 2. data drift over many features, ours (``data_drift``, ``ks_columns``, ``ReferenceProfile.psi``)
    against Evidently's DataDriftPreset and a scipy per-column loop: time ratio and verdicts;
-3. label-free accuracy estimation error against realised accuracy (NannyML's CBPE when installed).
+3. label-free accuracy estimation error against realised accuracy, ours beside NannyML's CBPE on the same
+   chunks (NannyML without CUDA: ``make bench-deps``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -146,22 +149,72 @@ def drift(quick: bool) -> None:
           f"ReferenceProfile (10 bins): {psi_rate / 1e6:,.1f}M values/s.")
 
 
+SHIFTS = ((1, 1), (5, 5), (0.5, 2), (3, 1), (2, 0.5))
+"""Beta(a, b) score distributions of the current chunks in the estimation section."""
+
+
+def _estimation_cases(rng: np.random.Generator, size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One (scores, labels) chunk per Beta shift, labels drawn as for the over-confident reference model."""
+    cases = []
+    for a, b in SHIFTS:
+        s = rng.beta(a, b, size)
+        cases.append((s, (rng.random(size) < s**2).astype(int)))
+    return cases
+
+
+def nannyml_cbpe(ref_y: np.ndarray, ref_s: np.ndarray, cases: list[tuple[np.ndarray, np.ndarray]],
+                 threshold: float = 0.5) -> list[tuple[float, float]] | None:
+    """NannyML CBPE's (estimated, realised) accuracy per case, one chunk each; None when nannyml is missing."""
+    if not _have("nannyml"):
+        return None
+    os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # no usage telemetry (and no network here)
+    import nannyml
+    import pandas as pd
+
+    def frame(scores: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({"score": scores, "pred": (scores >= threshold).astype(int), "label": labels})
+
+    size = cases[0][0].size
+    estimator = nannyml.CBPE(problem_type="classification_binary", y_pred_proba="score", y_pred="pred",
+                             y_true="label", metrics=["accuracy"], chunk_size=size)
+    with warnings.catch_warnings():  # "number of chunks is too low": 5,000 reference rows make 3 chunks
+        warnings.simplefilter("ignore", UserWarning)
+        estimator.fit(frame(ref_s, ref_y))
+        result = estimator.estimate(pd.concat([frame(s, y) for s, y in cases], ignore_index=True))
+    table = result.filter(period="analysis").to_df()
+    if len(table) != len(cases):
+        raise RuntimeError(f"NannyML made {len(table)} analysis chunks for {len(cases)} cases")
+    return list(zip(table[("accuracy", "value")].tolist(), table[("accuracy", "realized")].tolist(), strict=True))
+
+
 def estimation() -> None:
     """Estimated vs realised accuracy under covariate shift, ours against NannyML's CBPE when installed."""
     rng = np.random.default_rng(2)
     ref_s = rng.random(5000)
     ref_y = (rng.random(5000) < ref_s**2).astype(int)  # over-confident model: calibration matters
+    cases = _estimation_cases(rng, 2000)
+    nanny = nannyml_cbpe(ref_y, ref_s, cases)
     print("\n## Label-free accuracy estimation (|estimated - realised|, 2,000-row chunks, Beta(a, b) scores)")
-    print("| shift | realised | ours (CBPE idea) | error | no-change baseline error | NannyML CBPE |")
-    print("|---|---|---|---|---|---|")
-    for a, b in ((1, 1), (5, 5), (0.5, 2), (3, 1), (2, 0.5)):
-        s = rng.beta(a, b, 2000)
-        y = (rng.random(2000) < s**2).astype(int)
+    print("| shift | realised | ours (CBPE idea) | error | no-change baseline error | NannyML CBPE | NannyML error |")
+    print("|---|---|---|---|---|---|---|")
+    errors: dict[str, list[float]] = {"ours": [], "nannyml": []}
+    gaps = []
+    for (a, b), (s, y), theirs in zip(SHIFTS, cases, nanny or [None] * len(cases), strict=True):
         f = estimate_performance(ref_y, ref_s, s, current_labels=y).figures
-        nanny = "not installed" if not _have("nannyml") else "see docs"
+        errors["ours"].append(abs(f["estimation_error"]))
+        nanny_cells = "not installed (`make bench-deps`) | n/a"
+        if theirs is not None:
+            if abs(theirs[1] - f["realised_accuracy"]) > 1e-12:
+                raise RuntimeError(f"NannyML's realised accuracy {theirs[1]} differs from ours {f['realised_accuracy']}")
+            errors["nannyml"].append(abs(theirs[0] - f["realised_accuracy"]))
+            gaps.append(abs(theirs[0] - f["estimated_accuracy"]))
+            nanny_cells = f"{theirs[0]:.3f} | {errors['nannyml'][-1]:.3f}"
         print(f"| Beta({a}, {b}) | {f['realised_accuracy']:.3f} | {f['estimated_accuracy']:.3f} | "
-              f"{abs(f['estimation_error']):.3f} | {abs(f['reference_accuracy'] - f['realised_accuracy']):.3f} | "
-              f"{nanny} |")
+              f"{errors['ours'][-1]:.3f} | {abs(f['reference_accuracy'] - f['realised_accuracy']):.3f} | "
+              f"{nanny_cells} |")
+    mean = {k: f"{np.mean(v):.4f}" if v else "n/a" for k, v in errors.items()}
+    gap = f" Largest |ours - NannyML| estimate: {max(gaps):.1e}." if gaps else ""
+    print(f"\nMean |error| over the {len(cases)} chunks: ours {mean['ours']}, NannyML CBPE {mean['nannyml']}.{gap}")
 
 
 def main(argv: list[str] | None = None) -> None:
