@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 from tools._validate import as_float_array, as_matrix, column_names, paired_matrices, positive_number, probability
 from tools.results import ToolInputError, ToolResult, insufficient, tool_result
-from tools.twosample import category_counts, chi2_counts, jensen_shannon, ks_columns, wasserstein_columns
+from tools.twosample import category_counts, chi2_counts, jensen_shannon, ks_columns, ks_wasserstein_columns
 
 MIN_SAMPLES = 30
 """Fewest non-NaN values per window a column needs before its drift is measured."""
@@ -291,6 +291,19 @@ def _categorical_figures(a: np.ndarray, b: np.ndarray) -> tuple[float, float, fl
     return chi2, p_value, cramers_v, float(jensen_shannon(ref_counts.astype(float), cur_counts.astype(float)))
 
 
+def _numeric_figures(ref: np.ndarray, cur: np.ndarray,
+                     with_wasserstein: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised Wasserstein (NaN unless asked for), KS D and KS p-value per column, from one sort per column."""
+    if not with_wasserstein:
+        return np.full(ref.shape[1], np.nan), *ks_columns(ref, cur)
+    ks_d, ks_p, distance = ks_wasserstein_columns(ref, cur)
+    std = np.nanstd(ref, axis=0)
+    mean = np.abs(np.nanmean(ref, axis=0))
+    # A constant reference has no spread to measure in; its magnitude (or 1) stands in.
+    scale = np.where(std > 0, std, np.where(mean > 0, mean, 1.0))
+    return distance / scale, ks_d, ks_p
+
+
 def data_drift(
     reference: np.ndarray | ReferenceProfile,
     current: np.ndarray,
@@ -335,13 +348,8 @@ def data_drift(
     ks_d, ks_p = np.full(len(names), np.nan), np.full(len(names), np.nan)
     wasserstein = np.full(len(names), np.nan)
     if numeric.any():
-        ks_d[numeric], ks_p[numeric] = ks_columns(ref[:, numeric], cur[:, numeric])
-        if any(chosen[n] == "wasserstein" for n, f in zip(names, numeric, strict=True) if f):
-            std = np.nanstd(ref[:, numeric], axis=0)
-            mean = np.abs(np.nanmean(ref[:, numeric], axis=0))
-            # A constant reference has no spread to measure in; its magnitude (or 1) stands in.
-            scale = np.where(std > 0, std, np.where(mean > 0, mean, 1.0))
-            wasserstein[numeric] = wasserstein_columns(ref[:, numeric], cur[:, numeric]) / scale
+        wanted = any(chosen[n] == "wasserstein" for n, f in zip(names, numeric, strict=True) if f)
+        wasserstein[numeric], ks_d[numeric], ks_p[numeric] = _numeric_figures(ref[:, numeric], cur[:, numeric], wanted)
     psi_all = profile.psi(cur) if "psi" in chosen.values() else None
 
     features: dict[str, dict[str, object]] = {}

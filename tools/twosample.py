@@ -20,30 +20,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-_CHUNK_CELLS = 1 << 22  # bounds the working arrays (columns x rows) of one vectorised block
+_CHUNK_CELLS = 1 << 16
+"""Bounds one vectorised block (columns x pooled rows): its working arrays stay in cache and are reused."""
 
 EXACT_KS_MAX_PRODUCT = 10_000
 """Below this n_ref * n_cur the KS p-value is exact (scipy); above it Stephens' asymptotic form, vectorised."""
-
-_SIGN_CLEARED = np.int64(0x7FFFFFFFFFFFFFFF)
-
-
-def _sortable(x: np.ndarray) -> np.ndarray:
-    """Float64 values as int64 keys in the same order (-0.0 folded into 0.0, NaN mapped to +inf)."""
-    bits = np.where(np.isnan(x), np.inf, x + 0.0).view(np.int64)
-    return bits ^ ((bits >> 63) & _SIGN_CLEARED)
-
-
-_MISSING_KEY = int(_sortable(np.array([np.inf]))[0] >> 1)
-
-
-def _merge_keys(x: np.ndarray, origin: int) -> np.ndarray:
-    """Sort keys whose lowest bit says which window a value came from.
-
-    Giving up the last mantissa bit lets one integer sort merge both windows (no argsort, no gather);
-    values one ulp apart count as ties, which no drift question can tell apart.
-    """
-    return (_sortable(x) & ~np.int64(1)) | np.int64(origin)
 
 
 def _column_blocks(d: int, rows: int):
@@ -52,40 +33,75 @@ def _column_blocks(d: int, rows: int):
         yield slice(start, min(d, start + step))
 
 
-def _merged_blocks(ref: np.ndarray, cur: np.ndarray):
-    """Per block of columns: the merged sort keys of both windows, which window each came from, and validity."""
-    n, d = ref.shape
-    for cols in _column_blocks(d, n + cur.shape[0]):
-        keys = np.sort(np.concatenate([_merge_keys(ref[:, cols].T, 0), _merge_keys(cur[:, cols].T, 1)], axis=1),
-                       axis=1)
-        yield cols, keys, (keys & 1).astype(bool), (keys >> 1) != _MISSING_KEY
+def _gap_dtype(rows_ref: int, rows_cur: int) -> type:
+    """int32 when no running ECDF gap (at most rows_ref * rows_cur in size) can overflow it, else int64."""
+    return np.int32 if rows_ref * rows_cur < 2**31 else np.int64
 
 
-def _key_values(keys: np.ndarray) -> np.ndarray:
-    """The float values behind merge keys (exact but for the dropped last mantissa bit)."""
-    bits = keys & ~np.int64(1)
-    return (bits ^ ((bits >> 63) & _SIGN_CLEARED)).view(np.float64)
+def _pooled_blocks(ref: np.ndarray, cur: np.ndarray, n_ref: np.ndarray, n_cur: np.ndarray):
+    """Per block of columns: the pooled values sorted once (NaN last) and the signed ECDF gap after each.
 
-
-def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided two-sample KS statistic D and p-value per column (NaN where a column is empty).
-
-    D is the largest ECDF gap, read from one sorted merge of both windows per column (ties are
-    evaluated after their last member). The p-value is Stephens' asymptotic approximation
-    ``Q_KS((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, ``en = n m / (n + m)``, except for small
-    windows (``n m <= EXACT_KS_MAX_PRODUCT``), where scipy's exact distribution is cheap.
+    The gap is ``n_ref * n_cur * (F_ref - F_cur)``, an exact integer: one argsort of the pooled window
+    says where each value came from, and one cumulative sum of ``+n_cur`` (reference) / ``-n_ref``
+    (current) steps gives the gap, so no value is rounded or merged with a neighbour.
     """
-    statistic = np.full(ref.shape[1], np.nan)
-    n_ref = (~np.isnan(ref)).sum(axis=0)
-    n_cur = (~np.isnan(cur)).sum(axis=0)
-    for cols, keys, from_cur, valid in _merged_blocks(ref, cur):
-        # The ECDF gap times n_ref * n_cur is an integer: exact, so D matches scipy's to the last bit.
-        below_ref = np.cumsum(~from_cur & valid, axis=1, dtype=np.int64) * n_cur[cols, None]
-        below_cur = np.cumsum(from_cur & valid, axis=1, dtype=np.int64) * n_ref[cols, None]
-        gap = np.abs(below_ref - below_cur)
-        gap[:, :-1][(keys[:, 1:] >> 1) == (keys[:, :-1] >> 1)] = 0  # only after the last of a run of ties
-        statistic[cols] = gap.max(axis=1) / np.maximum(n_ref[cols] * n_cur[cols], 1)
-    statistic[(n_ref == 0) | (n_cur == 0)] = np.nan
+    n, d = ref.shape
+    dtype = _gap_dtype(n, cur.shape[0])
+    for cols in _column_blocks(d, n + cur.shape[0]):
+        pooled = np.concatenate([ref[:, cols].T, cur[:, cols].T], axis=1)
+        order = np.argsort(pooled, axis=1)
+        steps = np.where(order >= n, -n_ref[cols, None].astype(dtype), n_cur[cols, None].astype(dtype))
+        yield cols, np.take_along_axis(pooled, order, axis=1), np.cumsum(steps, axis=1, dtype=dtype)
+
+
+def _valid_positions(n_valid: np.ndarray, width: int) -> np.ndarray | None:
+    """Mask of sorted positions holding values (NaN sorts last); None when no row has a NaN."""
+    if (n_valid == width).all():
+        return None
+    return np.arange(width) < n_valid[:, None]
+
+
+def _largest_gap(values: np.ndarray, gap: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """Largest |gap| per row, read only after the last of each run of tied values and only among values."""
+    tied = values[:, 1:] == values[:, :-1]
+    if valid is not None or tied.any():
+        keep = np.ones(values.shape, bool) if valid is None else valid.copy()
+        keep[:, :-1] &= ~tied
+        gap = np.where(keep, gap, 0)
+    return np.maximum(gap.max(axis=1), -gap.min(axis=1))
+
+
+def _area_between(values: np.ndarray, gap: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """Sum of |gap| times the width to the next value per row: n_ref * n_cur times the Wasserstein distance."""
+    with np.errstate(invalid="ignore"):  # inf - inf or NaN - NaN beyond the values, masked below
+        width = np.diff(values, axis=1)
+    if valid is not None:
+        width = np.where(valid[:, 1:], width, 0.0)
+    return (np.abs(gap[:, :-1]) * width).sum(axis=1)
+
+
+def _counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (~np.isnan(ref)).sum(axis=0), (~np.isnan(cur)).sum(axis=0)
+
+
+def _ks_and_area(ref: np.ndarray, cur: np.ndarray, *, area: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """KS D, KS p-value and (when ``area``) the Wasserstein distance per column, from one sort per column."""
+    n_ref, n_cur = _counts(ref, cur)
+    product = np.maximum(n_ref * n_cur, 1)
+    statistic, distance = np.full(ref.shape[1], np.nan), np.full(ref.shape[1], np.nan)
+    for cols, values, gap in _pooled_blocks(ref, cur, n_ref, n_cur):
+        valid = _valid_positions(n_ref[cols] + n_cur[cols], values.shape[1])
+        statistic[cols] = _largest_gap(values, gap, valid) / product[cols]
+        if area:
+            distance[cols] = _area_between(values, gap, valid) / product[cols]
+    empty = (n_ref == 0) | (n_cur == 0)
+    statistic[empty] = distance[empty] = np.nan
+    return statistic, _ks_p_values(ref, cur, statistic, n_ref, n_cur), distance
+
+
+def _ks_p_values(ref: np.ndarray, cur: np.ndarray, statistic: np.ndarray, n_ref: np.ndarray,
+                 n_cur: np.ndarray) -> np.ndarray:
+    """Stephens' asymptotic KS p-value per column; scipy's exact one where n_ref * n_cur is small."""
     en = n_ref * n_cur / np.maximum(n_ref + n_cur, 1)
     root = np.sqrt(np.maximum(en, 1e-12))
     p_value = np.clip(stats.kstwobign.sf((root + 0.12 + 0.11 / root) * statistic), 0.0, 1.0)
@@ -94,22 +110,30 @@ def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray
         a, b = ref[:, j], cur[:, j]
         p_value[j] = stats.ks_2samp(a[~np.isnan(a)], b[~np.isnan(b)], method="exact").pvalue
     p_value[np.isnan(statistic)] = np.nan
+    return p_value
+
+
+def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided two-sample KS statistic D and p-value per column (NaN where a column is empty).
+
+    D is the largest ECDF gap, read from one sorted pool of both windows per column (ties are
+    evaluated after their last member); it equals ``scipy.stats.ks_2samp(method="exact")``'s to the
+    last bit. The p-value is Stephens' asymptotic approximation
+    ``Q_KS((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, ``en = n m / (n + m)``, except for small
+    windows (``n m <= EXACT_KS_MAX_PRODUCT``), where scipy's exact distribution is cheap.
+    """
+    statistic, p_value, _ = _ks_and_area(ref, cur, area=False)
     return statistic, p_value
 
 
 def wasserstein_columns(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """First Wasserstein distance per column, the area between the two ECDFs (NaN where a column is empty)."""
-    distance = np.full(ref.shape[1], np.nan)
-    n_ref = (~np.isnan(ref)).sum(axis=0)
-    n_cur = (~np.isnan(cur)).sum(axis=0)
-    for cols, keys, from_cur, valid in _merged_blocks(ref, cur):
-        gap = (np.cumsum(~from_cur & valid, axis=1) / np.maximum(n_ref[cols], 1)[:, None]
-               - np.cumsum(from_cur & valid, axis=1) / np.maximum(n_cur[cols], 1)[:, None])
-        with np.errstate(invalid="ignore"):  # inf - inf between missing values, masked below
-            width = np.where(valid[:, 1:], np.diff(_key_values(keys), axis=1), 0.0)
-        distance[cols] = (np.abs(gap[:, :-1]) * width).sum(axis=1)
-    distance[(n_ref == 0) | (n_cur == 0)] = np.nan
-    return distance
+    return _ks_and_area(ref, cur, area=True)[2]
+
+
+def ks_wasserstein_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """KS D, KS p-value and Wasserstein distance per column, sharing one sort of the pooled windows."""
+    return _ks_and_area(ref, cur, area=True)
 
 
 def category_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
