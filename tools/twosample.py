@@ -73,20 +73,16 @@ def _largest_gap(values: np.ndarray, gap: np.ndarray, valid: np.ndarray | None) 
 
 def _area_between(values: np.ndarray, gap: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     """Sum of |gap| times the width to the next value per row: n_ref * n_cur times the Wasserstein distance."""
-    with np.errstate(invalid="ignore"):  # inf - inf or NaN - NaN beyond the values, masked below
+    with np.errstate(invalid="ignore"):  # NaN beyond the values (masked below); inf - inf is NaN, as in scipy
         width = np.diff(values, axis=1)
     if valid is not None:
         width = np.where(valid[:, 1:], width, 0.0)
     return (np.abs(gap[:, :-1]) * width).sum(axis=1)
 
 
-def _counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (~np.isnan(ref)).sum(axis=0), (~np.isnan(cur)).sum(axis=0)
-
-
-def _ks_and_area(ref: np.ndarray, cur: np.ndarray, *, area: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """KS D, KS p-value and (when ``area``) the Wasserstein distance per column, from one sort per column."""
-    n_ref, n_cur = _counts(ref, cur)
+def _statistic_and_area(ref: np.ndarray, cur: np.ndarray, *, area: bool) -> dict[str, np.ndarray]:
+    """Non-NaN counts, KS D and (when ``area``) the Wasserstein distance per column, from one sort per column."""
+    n_ref, n_cur = (~np.isnan(ref)).sum(axis=0), (~np.isnan(cur)).sum(axis=0)
     product = np.maximum(n_ref * n_cur, 1)
     statistic, distance = np.full(ref.shape[1], np.nan), np.full(ref.shape[1], np.nan)
     for cols, values, gap in _pooled_blocks(ref, cur, n_ref, n_cur):
@@ -96,7 +92,7 @@ def _ks_and_area(ref: np.ndarray, cur: np.ndarray, *, area: bool) -> tuple[np.nd
             distance[cols] = _area_between(values, gap, valid) / product[cols]
     empty = (n_ref == 0) | (n_cur == 0)
     statistic[empty] = distance[empty] = np.nan
-    return statistic, _ks_p_values(ref, cur, statistic, n_ref, n_cur), distance
+    return {"n_ref": n_ref, "n_cur": n_cur, "statistic": statistic, "distance": distance}
 
 
 def _ks_p_values(ref: np.ndarray, cur: np.ndarray, statistic: np.ndarray, n_ref: np.ndarray,
@@ -122,18 +118,19 @@ def ks_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray
     ``Q_KS((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, ``en = n m / (n + m)``, except for small
     windows (``n m <= EXACT_KS_MAX_PRODUCT``), where scipy's exact distribution is cheap.
     """
-    statistic, p_value, _ = _ks_and_area(ref, cur, area=False)
-    return statistic, p_value
+    f = _statistic_and_area(ref, cur, area=False)
+    return f["statistic"], _ks_p_values(ref, cur, f["statistic"], f["n_ref"], f["n_cur"])
 
 
 def wasserstein_columns(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """First Wasserstein distance per column, the area between the two ECDFs (NaN where a column is empty)."""
-    return _ks_and_area(ref, cur, area=True)[2]
+    return _statistic_and_area(ref, cur, area=True)["distance"]
 
 
 def ks_wasserstein_columns(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """KS D, KS p-value and Wasserstein distance per column, sharing one sort of the pooled windows."""
-    return _ks_and_area(ref, cur, area=True)
+    f = _statistic_and_area(ref, cur, area=True)
+    return f["statistic"], _ks_p_values(ref, cur, f["statistic"], f["n_ref"], f["n_cur"]), f["distance"]
 
 
 def category_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
