@@ -9,7 +9,8 @@ How it reasons, as an on-call SRE would:
    feature's spread change by an order of magnitude, i.e. its units or type (``unit_change``)?
    Accuracy drop: did the base rate of the labels move away from the scores (``label_shift``), or is
    the drop confined to one segment (``segment_gap``)? Output drift: did the scores grow
-   over-confident, or the labels start agreeing with the model (``feedback_echo``)?
+   over-confident, or the labels start agreeing with the model (``feedback_echo``)? For a generative
+   service, did its answers change in meaning, length, refusals or repetition (``semantic_drift``)?
 2. *Look at changes*: a model ``deploy`` or a ``prompt_deploy`` shortly before the first signal.
 3. *Look upstream*: when a dependency (``ServiceInfo.depends_on``) shows the same symptom (errors,
    latency) and nothing local explains it, the root cause is the dependency's own diagnosis.
@@ -20,7 +21,7 @@ How it reasons, as an on-call SRE would:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,12 +31,20 @@ import numpy as np
 from agents.deps import MonitorSettings
 from agents.recall import recall
 from agents.state import Diagnosis, Finding, Hypothesis
+from tools.actions import PlatformError
 from tools.data_quality import null_rates
 from tools.fairness import categorical_columns, segment_performance
 from tools.labels import feedback_echo, label_shift
-from tools.observations import MetricSource, PlatformEvent, ServiceInfo, ServiceWindow
+from tools.observations import (
+    MetricSource,
+    OutputSource,
+    PlatformEvent,
+    ServiceInfo,
+    ServiceWindow,
+)
 from tools.results import ToolResult
 from tools.rootcause import change_events, level_shift, scale_change
+from tools.semantic_drift import semantic_drift
 
 MAX_UPSTREAM_DEPTH = 3
 
@@ -99,7 +108,7 @@ CAUSE_RULES: tuple[CauseRule, ...] = (
               base=0.5, excludes_event=("deploy",)),
     # --- application layer ------------------------------------------------------------------------------------------
     CauseRule("prompt regression after a prompt release", "application", "{service}.prompt", ("pin_prompt_version",),
-              requires_any=("feature_drift", "prediction_drift", "performance_drop"), supports={},
+              requires_any=("feature_drift", "prediction_drift", "performance_drop"), supports={"semantic_drift": 0.05},
               contradicts={"null_rate": 0.3}, base=0.9, needs_event=("prompt_deploy",)),
     CauseRule("memory leak in the new serving build", "application", "{service}.serving", ("rollback_model",),
               requires_any=("memory_pressure",), supports={"error_rate": 0.04}, contradicts={}, base=0.9,
@@ -382,11 +391,31 @@ def investigate(source: MetricSource, info: ServiceInfo, findings: Sequence[Find
                 f"{result.cite('current_sharpness', '{:.2f}')}); label agreement "
                 f"{result.cite('current_agreement', '{:.1%}')}")
 
+    if kinds & {"feature_drift", "prediction_drift", "performance_drop"} and isinstance(source, OutputSource):
+        _semantic_probe(source, info, settings, out, add)
+
     if depth < MAX_UPSTREAM_DEPTH and kinds & set(UPSTREAM_SYMPTOMS):
         own = {e.kind for e in out.evidence} | kinds
         out.upstream = _upstream(source, info, own, settings, depth=depth, visited=visited | {info.name},
                                  results=out.results)
     return out
+
+
+def _semantic_probe(source: OutputSource, info: ServiceInfo, settings: MonitorSettings, out: Investigation,
+                    add: Callable[[str, str, ToolResult, str], None]) -> None:
+    """For a generative service: did its answers change in meaning, length, refusals or repetition?"""
+    try:
+        reference, current = source.reference_outputs(info.name), source.outputs(info.name, settings.window_min)
+    except PlatformError:
+        return  # the service produces no text
+    result = semantic_drift(reference, current)
+    out.results.append(result)
+    if result.ok and result.figure("drifted"):
+        add("semantic_drift", "application", result,
+            f"the answers changed ({', '.join(result.figure('drifted_signals'))}): their mean embedding moved "
+            f"{result.cite('centroid_shift_sd', '{:.2f}')} reference spreads (MMD p "
+            f"{result.cite('mmd_p_value', '{:.3f}')}); refusals {result.cite('refusal_rate_reference', '{:.1%}')} -> "
+            f"{result.cite('refusal_rate_current', '{:.1%}')}")
 
 
 def _upstream(source: MetricSource, info: ServiceInfo, kinds: set[str], settings: MonitorSettings, *, depth: int,

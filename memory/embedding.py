@@ -25,7 +25,7 @@ class HashingEmbedding(EmbeddingFunction[Documents]):
     def __init__(self, dims: int = 512) -> None:
         self.dims = check_dims(dims)
 
-    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - chroma's parameter name
+    def __call__(self, input: Documents) -> Embeddings:
         return [row.astype(np.float32) for row in hashed_text_embedding(list(input), self.dims)]
 
     @staticmethod

@@ -453,10 +453,17 @@ class SimWorld:
 
     def outputs(self, service: str, minutes: float) -> list[str]:
         """Response texts of a generative service's requests in the last ``minutes`` (PlatformError otherwise)."""
+        return self._render(service, self.rows(service, minutes)["X"])
+
+    def reference_outputs(self, service: str) -> list[str]:
+        """Response texts of the live model's reference rows (PlatformError for a non-generative service)."""
+        return self._render(service, self._svc(service).live.reference_features)
+
+    def _render(self, service: str, X: np.ndarray) -> list[str]:
         svc = self._svc(service)
         if not hasattr(svc.kind, "render"):
             raise PlatformError(f"{service} ({svc.kind.name}) is not a generative service")
-        return svc.kind.render(self.rows(service, minutes)["X"], seed=self.scenario.seed)
+        return svc.kind.render(X, seed=self.scenario.seed)
 
     # ------------------------------------------------------------------ Platform
 

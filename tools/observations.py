@@ -97,3 +97,16 @@ class MetricSource(Protocol):
     def wait(self, minutes: float) -> None:
         """Let ``minutes`` pass (the simulator fast-forwards; a live source sleeps)."""
         ...
+
+
+@runtime_checkable
+class OutputSource(Protocol):
+    """A source that can also show a generative service's answers (response texts)."""
+
+    def outputs(self, service: str, minutes: float) -> list[str]:
+        """Response texts of the last ``minutes`` (PlatformError for a service that produces no text)."""
+        ...
+
+    def reference_outputs(self, service: str) -> list[str]:
+        """Response texts of the service's reference window (PlatformError for a service that produces no text)."""
+        ...

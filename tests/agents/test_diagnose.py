@@ -9,6 +9,7 @@ from agents.deps import MonitorSettings
 from agents.diagnose import diagnose, investigate, labelled_features, rank
 from agents.monitor import scan
 from tests.agents.conftest import NOW, FakeSource, event, finding, healthy
+from tools.actions import PlatformError
 from tools.observations import ServiceInfo
 
 INFO = ServiceInfo(name="svc")
@@ -205,3 +206,57 @@ def test_a_local_cause_beats_a_dependency_with_the_same_symptom():
                       context=inv.context, extra=inv.upstream)
     assert result.hypotheses[0].component == "down.serving"
     assert any(h.component == "up.serving" for h in result.hypotheses)
+
+
+class TextSource(FakeSource):
+    """FakeSource whose services also answer in text (an OutputSource); ``texts`` maps service -> (reference, live)."""
+
+    def __init__(self, *services, texts: dict[str, tuple[list[str], list[str]]], **kw) -> None:
+        super().__init__(*services, **kw)
+        self.texts = texts
+
+    def outputs(self, service: str, minutes: float) -> list[str]:
+        if service not in self.texts:
+            raise PlatformError(f"{service} is not a generative service")
+        return self.texts[service][1]
+
+    def reference_outputs(self, service: str) -> list[str]:
+        if service not in self.texts:
+            raise PlatformError(f"{service} is not a generative service")
+        return self.texts[service][0]
+
+
+def answers(n: int, seed: int, off_topic: float) -> list[str]:
+    """On-topic answers with a share of off-topic chatter."""
+    rng = np.random.default_rng(seed)
+    topics = ("billing", "shipping", "returns", "passwords")
+    return [f"Speaking of {rng.choice(topics)}, did you know it has {rng.integers(2, 9)} steps and a mascot?"
+            if rng.random() < off_topic else
+            f"Here is what I found about {rng.choice(topics)}: it is handled within {rng.integers(1, 5)} days."
+            for _ in range(n)]
+
+
+def test_changed_answers_of_a_generative_service_are_semantic_evidence_for_the_prompt():
+    svc = healthy()
+    drifted = TextSource(svc, texts={"svc": (answers(400, 1, 0.02), answers(300, 2, 0.4))})
+    inv = investigate(drifted, svc.info, [finding("feature_drift")], SETTINGS)
+    (evidence,) = [e for e in inv.evidence if e.kind == "semantic_drift"]
+    assert evidence.layer == "application" and "meaning" in evidence.figures["drifted_signals"]
+    assert evidence.tool_call_id in evidence.summary  # every number cites the call that made it
+    prompt = [event("prompt_deploy", **{"from": "p1", "to": "p2"})]
+    with_it = rank([finding("feature_drift"), evidence], INFO, prompt, first_signal=NOW, lookback_min=240)
+    without = rank([finding("feature_drift")], INFO, prompt, first_signal=NOW, lookback_min=240)
+    assert with_it[0].component == "svc.prompt" and with_it[0].score > without[0].score
+
+    steady = TextSource(svc, texts={"svc": (answers(400, 1, 0.02), answers(300, 2, 0.02))})
+    inv = investigate(steady, svc.info, [finding("feature_drift")], SETTINGS)
+    assert "semantic_drift" not in {e.kind for e in inv.evidence}
+    assert any(r.tool == "semantic_drift" for r in inv.results)  # asked, and answered "no"
+
+
+def test_services_without_text_are_not_asked_about_their_answers():
+    svc = healthy()
+    inv = investigate(TextSource(svc, texts={}), svc.info, [finding("feature_drift")], SETTINGS)
+    assert not any(r.tool == "semantic_drift" for r in inv.results)
+    inv = investigate(FakeSource(svc), svc.info, [finding("feature_drift")], SETTINGS)
+    assert not any(r.tool == "semantic_drift" for r in inv.results)
