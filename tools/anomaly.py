@@ -15,7 +15,15 @@ once the season is settled (the first two cycles of the longest candidate period
    always spiky is not always alarming. A value beyond anything seen so far (a new high or low)
    counts as at least ``novelty`` times that percentile, more the further past the record it goes;
    records are common in a young stream and rare (about 1/n) in an old one.
-4. Suppression. After a peak, a point only scores if it beats ``margin`` times the peak, which decays
+4. Recurring excursions. Each period (the shortest candidate, e.g. a day) is cut into ``slots``; for
+   each slot the largest error of each of the last ``recurring_days`` periods is kept. An error above
+   the stream's 99th percentile that is no larger than what at least ``recurring_min`` of those
+   periods showed in the same slot or a neighbouring one is expected (a nightly job, a daily cron
+   spike whose minute wanders) and its surprise is cut to its ratio to that excursion. A run of large
+   same-sign errors is excused only while it is no longer than ``recurring_run`` points or than the
+   runs those periods showed there, so a missing daily peak or a new level that persists still
+   alarms. A new record high or low is still news (step 4 below comes after this one).
+5. Suppression. After a peak, a point only scores if it beats ``margin`` times the peak, which decays
    with ``half_life`` points, so one incident yields one high score.
 
 The score is ``r / (1 + r)`` for a surprise ratio ``r`` (0.5 at the stream's 99th percentile) and 0
@@ -94,7 +102,9 @@ class StreamingAnomalyDetector:
     ``alpha`` level rate; ``gamma`` seasonal rate; ``scale_rate`` rate of the error scale;
     ``scale_floor`` smallest error scale as a share of the stream's spread; ``shift_run`` large
     same-sign errors that re-level the model; ``novelty`` surprise of a new extreme; ``half_life`` and
-    ``margin`` of the suppression; ``min_strength`` the ``season_strength`` a given period must show
+    ``margin`` of the suppression; ``slots``, ``recurring_days`` (0 turns the step off),
+    ``recurring_min`` and ``recurring_run`` of the recurring-excursion step; ``min_strength`` the
+    ``season_strength`` a given period must show
     and ``min_acf`` the autocorrelation an inferred one must show; ``infer_after``
     points buffered before inferring a period when none is given.
     """
@@ -104,6 +114,7 @@ class StreamingAnomalyDetector:
         "min_strength", "burn_in", "period", "_candidates", "_checks", "_buffer", "_acf", "_n", "_season",
         "_level", "_fast",
         "_scale", "_run", "_sign", "_mean", "_m2", "_q", "_hi", "_lo", "_peak",
+        "slots", "recurring_days", "recurring_min", "recurring_run", "_slot_len", "_excursions", "_runs", "_slot", "_slot_max", "_slot_run",
     )
 
     def __init__(
@@ -122,6 +133,10 @@ class StreamingAnomalyDetector:
         min_acf: float = 0.3,
         min_strength: float = 0.5,
         infer_after: int = 1000,
+        slots: int = 24,
+        recurring_days: int = 3,
+        recurring_min: int = 2,
+        recurring_run: int = 4,
     ) -> None:
         if period is None or period == 0:
             candidates: list = []
@@ -139,6 +154,12 @@ class StreamingAnomalyDetector:
             raise ToolInputError("need half_life > 0, margin >= 1, novelty >= 0, scale_floor >= 0, shift_run >= 1, "
                                  "burn_in >= 0 and infer_after >= 8")
         self.alpha, self.gamma, self.scale_rate, self.scale_floor = alpha, gamma, scale_rate, scale_floor
+        if not (slots >= 1 and recurring_days >= 0 and recurring_min >= 1 and recurring_run >= 1
+                and (recurring_days == 0 or recurring_min <= recurring_days)):
+            raise ToolInputError("need slots >= 1, recurring_days >= 0, 1 <= recurring_min <= recurring_days and "
+                                 "recurring_run >= 1")
+        self.slots, self.recurring_days = slots, recurring_days
+        self.recurring_min, self.recurring_run = recurring_min, recurring_run
         self.shift_run, self.novelty, self.margin, self.min_acf = shift_run, novelty, margin, min_acf
         self.min_strength = min_strength
         self.decay = 0.5 ** (1.0 / half_life)
@@ -161,6 +182,15 @@ class StreamingAnomalyDetector:
         self._q = 3.0
         self._hi, self._lo = -math.inf, math.inf
         self._peak = 0.0
+        # Recurring excursions: per slot of the shortest candidate period, the largest |error| of each of the
+        # last recurring_days periods (a ring indexed by period number).
+        period = self._candidates[0] if self._candidates and self.recurring_days else 0
+        self._slot_len = max(1, period // self.slots) if period else 0
+        self._excursions = [[0.0] * self.recurring_days for _ in range(-(-period // self._slot_len))] if period else []
+        self._runs = [[0] * self.recurring_days for _ in self._excursions]
+        self._slot = -1
+        self._slot_max = 0.0
+        self._slot_run = 0
 
     @property
     def n(self) -> int:
@@ -194,6 +224,37 @@ class StreamingAnomalyDetector:
         self.period = chosen
         self._season = profile.tolist()
         self._level = self._fast = float(np.mean(buffer[-chosen:]))
+
+    def _recurring(self, n: int, a: float, z: float, q: float) -> float:
+        """Record |error| ``a`` and the current run in its time-of-day slot; cut ``z`` when earlier periods showed as much."""
+        period = len(self._excursions) * self._slot_len
+        position = (n - 1) % self._candidates[0]
+        slot = min(position // self._slot_len, len(self._excursions) - 1)
+        day = (n - 1) // self._candidates[0]
+        if slot != self._slot:
+            if self._slot >= 0:  # close the previous slot: its largest error of the period it belonged to
+                k = ((n - 2) // self._candidates[0]) % self.recurring_days
+                self._excursions[self._slot][k] = self._slot_max
+                self._runs[self._slot][k] = self._slot_run
+            self._slot = slot
+            self._slot_max = 0.0
+            self._slot_run = 0
+        if a > self._slot_max:
+            self._slot_max = a
+        if self._run > self._slot_run:
+            self._slot_run = self._run
+        if z <= q or day < self.recurring_days or period == 0:
+            return z
+        ring, runs = self._excursions, self._runs
+        k = self.recurring_min - 1
+        nb = len(ring)
+        usual_run = sorted((max(runs[slot - 1][d], runs[slot][d], runs[(slot + 1) % nb][d])
+                            for d in range(self.recurring_days)), reverse=True)[k]
+        if self._run > max(self.recurring_run, usual_run):
+            return z
+        before, here, after = ring[slot - 1], ring[slot], ring[(slot + 1) % nb]
+        usual = sorted((max(before[d], here[d], after[d]) for d in range(self.recurring_days)), reverse=True)[k]
+        return min(z, a / usual) if usual > 0.0 else z
 
     def update(self, x: float) -> float:
         """Score one observation in [0, 1) and learn from it."""
@@ -244,8 +305,10 @@ class StreamingAnomalyDetector:
             self._run = 1 if z > 2.0 else 0
             self._sign = sign
         self._level = level
-        # 4. calibrate against this stream's own 99th percentile of z; new extremes are surprising too
         q = self._q
+        if self._slot_len:
+            z = self._recurring(n, a, z, q)
+        # 4. calibrate against this stream's own 99th percentile of z; new extremes are surprising too
         if x > self._hi or x < self._lo:
             span = self._hi - self._lo
             if span > 0.0:

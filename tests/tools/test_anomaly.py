@@ -50,6 +50,59 @@ def test_a_level_shift_raises_one_alert_not_hundreds(seed):
     assert (scores[1000:1300] > 0.6).sum() <= 3
 
 
+def _daily_cron(seed: int, days: int = 12, period: int = 288, height: float = 1.3) -> np.ndarray:
+    """Flat noise with a one-point spike once a period at a minute that wanders by a few points."""
+    rng = np.random.default_rng(seed)
+    x = 0.1 + rng.normal(0, 0.01, days * period)
+    for day in range(days):
+        x[day * period + 200 + int(rng.integers(-3, 4))] += height
+    return x
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_spike_that_recurs_at_the_same_time_of_day_stops_alarming(seed):
+    x = _daily_cron(seed)
+    scores = _scores(x, period=288)
+    alarms = (scores[6 * 288 :] > 0.6).sum()  # after a few days of history for the slot
+    without = (_scores(x, period=288, recurring_days=0)[6 * 288 :] > 0.6).sum()
+    assert without >= 5  # without the step it alarms (almost) every day
+    assert alarms <= without // 2  # with it, at most on the days a spike sets a new record by a hair
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_recurring_spike_twice_as_large_still_alarms(seed):
+    x = _daily_cron(seed)
+    day9 = 9 * 288 + int(np.argmax(x[9 * 288 : 10 * 288]))
+    x[day9] += 1.3
+    scores = _scores(x, period=288)
+    assert scores[day9] > 0.6
+    assert int(np.argmax(scores[6 * 288 :])) + 6 * 288 == day9
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_missing_daily_peak_still_alarms_a_few_points_late(seed):
+    rng = np.random.default_rng(seed)
+    period, days = 288, 12
+    t = np.arange(days * period)
+    peak = ((t % period) >= 100) & ((t % period) < 160)
+    x = 20 + 60 * peak + rng.normal(0, 2, t.size)
+    missing = (t // period == 9) & peak
+    x[missing] = 20 + rng.normal(0, 2, missing.sum())
+    scores = _scores(x, period=period)
+    onset = 9 * period + 100
+    assert scores[onset : onset + 6].max() > 0.6  # a run longer than the slot's usual one is news
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"slots": 0}, {"recurring_days": -1}, {"recurring_min": 0}, {"recurring_days": 2, "recurring_min": 3},
+     {"recurring_run": 0}],
+)
+def test_bad_recurring_parameters(params):
+    with pytest.raises(ToolInputError):
+        StreamingAnomalyDetector(period=288, **params)
+
+
 def test_stated_period_the_data_do_not_show_is_dropped():
     detector = StreamingAnomalyDetector(period=100)
     for x in np.random.default_rng(1).normal(size=400):
