@@ -16,10 +16,11 @@ once the season is settled (the first two cycles of the longest candidate period
    counts as at least ``novelty`` times that percentile, more the further past the record it goes;
    records are common in a young stream and rare (about 1/n) in an old one.
 4. Recurring excursions. Each period (the shortest candidate, e.g. a day) is cut into ``slots``; for
-   each slot the largest error of each of the last ``recurring_days`` periods is kept. An error above
-   the stream's 99th percentile that is no larger than what at least ``recurring_min`` of those
-   periods showed in the same slot or a neighbouring one is expected (a nightly job, a daily cron
-   spike whose minute wanders) and its surprise is cut to its ratio to that excursion. A run of large
+   each slot the largest error of each of the last ``recurring_days`` periods is kept. Where at least
+   ``recurring_min`` of those periods showed an excursion in the same slot or a neighbouring one (a
+   nightly job, a daily cron spike whose minute wanders), an error above the stream's 99th percentile
+   is judged against that excursion: its surprise becomes its ratio to it (1 for one as large as
+   usual, 10 for one ten times larger), so only excursions far beyond the usual one alarm. A run of large
    same-sign errors is excused only while it is no longer than ``recurring_run`` points or than the
    runs those periods showed there, so a missing daily peak or a new level that persists still
    alarms. A new record high or low is still news (step 4 below comes after this one).

@@ -71,6 +71,7 @@ def test_a_spike_that_recurs_at_the_same_time_of_day_stops_alarming(seed):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_a_recurring_spike_twice_as_large_still_alarms(seed):
+    """Twice the usual height is a new record: records are news whatever the time of day."""
     x = _daily_cron(seed)
     day9 = 9 * 288 + int(np.argmax(x[9 * 288 : 10 * 288]))
     x[day9] += 1.3
