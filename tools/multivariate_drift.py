@@ -30,7 +30,8 @@ MIN_ROWS = 30
 """Fewest rows per window (complete rows, for MMD) a multivariate test needs."""
 
 
-def _subsample(x: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+def subsample_rows(x: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``max_rows`` rows of ``x``, drawn without replacement and kept in their order."""
     return x if x.shape[0] <= max_rows else x[np.sort(rng.choice(x.shape[0], max_rows, replace=False))]
 
 
@@ -67,7 +68,7 @@ def mmd_drift(
     if min(ref.shape[0], cur.shape[0]) < MIN_ROWS:
         return insufficient("mmd_drift", f"need at least {MIN_ROWS} complete rows in each window", inputs=inputs)
     rng = np.random.default_rng(seed)
-    ref, cur = _subsample(ref, max_rows, rng), _subsample(cur, max_rows, rng)
+    ref, cur = subsample_rows(ref, max_rows, rng), subsample_rows(cur, max_rows, rng)
     center, spread = ref.mean(axis=0), ref.std(axis=0)
     spread = np.where(spread > 0, spread, 1.0)
     mmd2, p_value, bandwidth = mmd_permutation((ref - center) / spread, (cur - center) / spread,
@@ -105,7 +106,7 @@ def domain_classifier_drift(
     if min(ref.shape[0], cur.shape[0]) < max(MIN_ROWS, folds):
         return insufficient("domain_classifier_drift", f"need at least {MIN_ROWS} rows in each window", inputs=inputs)
     rng = np.random.default_rng(seed)
-    ref, cur = _subsample(ref, max_rows, rng), _subsample(cur, max_rows, rng)
+    ref, cur = subsample_rows(ref, max_rows, rng), subsample_rows(cur, max_rows, rng)
     x = np.vstack([ref, cur])
     y = np.r_[np.zeros(ref.shape[0], dtype=int), np.ones(cur.shape[0], dtype=int)]
     model = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.1, max_leaf_nodes=15, random_state=seed)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tools._validate import as_float_array, probability
+from tools.multivariate_drift import subsample_rows
 from tools.results import ToolInputError, ToolResult, insufficient, tool_result
 from tools.text_embedding import hashed_text_embedding
 from tools.twosample import chi2_counts, ks_columns, mmd_permutation
@@ -73,10 +74,6 @@ def _embedded(embed: Embed, texts: list[str], name: str) -> np.ndarray:
     if matrix.shape[0] != len(texts):
         raise ToolInputError(f"embed returned {matrix.shape[0]} rows for {len(texts)} {name} texts")
     return matrix
-
-
-def _subsample(x: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
-    return x if x.shape[0] <= max_rows else x[np.sort(rng.choice(x.shape[0], max_rows, replace=False))]
 
 
 def semantic_drift(
@@ -135,7 +132,7 @@ def semantic_drift(
     figures["centroid_cosine_distance"] = 1.0 - float(ref_centroid @ cur_centroid) / norms if norms > 0 else 0.0
     figures["centroid_shift_sd"] = shift / spread if spread > 0 else (0.0 if shift == 0 else float("inf"))
     rng = np.random.default_rng(seed)
-    mmd2, mmd_p, _ = mmd_permutation(_subsample(ref_vectors, max_rows, rng), _subsample(cur_vectors, max_rows, rng),
+    mmd2, mmd_p, _ = mmd_permutation(subsample_rows(ref_vectors, max_rows, rng), subsample_rows(cur_vectors, max_rows, rng),
                                      permutations=permutations, seed=seed)
     figures["mmd2"], figures["mmd_p_value"] = mmd2, mmd_p
     if mmd_p < alpha and (figures["centroid_shift_sd"] >= min_shift_sd or mmd2 >= min_mmd2):  # type: ignore[operator]
