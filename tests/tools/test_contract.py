@@ -11,7 +11,20 @@ import numpy as np
 import pytest
 
 import tools
-from tools import anomaly, canary, capacity, changepoint, data_quality, drift, estimation, forecast, multivariate_drift, performance, slo
+from tools import (
+    anomaly,
+    canary,
+    capacity,
+    changepoint,
+    data_quality,
+    drift,
+    estimation,
+    forecast,
+    multivariate_drift,
+    performance,
+    semantic_drift,
+    slo,
+)
 from tools.results import ToolResult
 
 OWN_MODULES = sorted(
@@ -42,6 +55,7 @@ CALLS = [
     lambda: forecast.holt_winters_forecast(X[:, 0], period=0, horizon=5),
     lambda: forecast.time_to_breach(X[:, 0], 3.0, 0, 10),
     lambda: anomaly.anomaly_scan(X[:, 0]),
+    lambda: semantic_drift.semantic_drift(["an answer about billing"] * 40, ["Sorry, I can't help."] * 40),
 ]
 
 
