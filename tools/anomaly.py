@@ -135,8 +135,8 @@ class StreamingAnomalyDetector:
         min_strength: float = 0.5,
         infer_after: int = 1000,
         slots: int = 24,
-        recurring_days: int = 3,
-        recurring_min: int = 2,
+        recurring_days: int = 6,
+        recurring_min: int = 3,
         recurring_run: int = 4,
     ) -> None:
         if period is None or period == 0:
