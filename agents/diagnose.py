@@ -413,7 +413,7 @@ def _semantic_probe(source: OutputSource, info: ServiceInfo, settings: MonitorSe
     if result.ok and result.figure("drifted"):
         add("semantic_drift", "application", result,
             f"the answers changed ({', '.join(result.figure('drifted_signals'))}): their mean embedding moved "
-            f"{result.cite('centroid_shift_sd', '{:.2f}')} reference spreads (MMD p "
+            f"{result.cite('centroid_shift_sd', '{:.2f}')} spreads (MMD p "
             f"{result.cite('mmd_p_value', '{:.3f}')}); refusals {result.cite('refusal_rate_reference', '{:.1%}')} -> "
             f"{result.cite('refusal_rate_current', '{:.1%}')}")
 

@@ -4,8 +4,8 @@
 
 - *meaning*: each text is embedded (``embed`` is a parameter: any function from a list of texts to an
   (n, d) matrix; the default is the offline ``hashed_text_embedding``); the shift of the mean
-  embedding is reported as a cosine distance and in units of the reference's own spread
-  (``centroid_shift_sd``), and a Gaussian-kernel MMD² with a permutation p-value tests the whole
+  embedding is reported as a cosine distance and in units of the texts' spread around the pooled
+  mean embedding (``centroid_shift_sd``, at most 2: two windows of identical texts), and a Gaussian-kernel MMD² with a permutation p-value tests the whole
   distribution (a change of spread or of mix, not only of the mean);
 - *length* in words (KS test, ratio of means), *refusals* (share of texts matching refusal phrases,
   chi-squared test, difference of shares) and *repetition* (share of a text's words that repeat an
@@ -96,7 +96,7 @@ def semantic_drift(
     """Did the outputs change in meaning, length, refusals or repetition? See the module docstring.
 
     ``meaning`` drifts when the MMD p-value is below ``alpha`` and either the centroid moved by at least
-    ``min_shift_sd`` reference spreads or MMD² is at least ``min_mmd2``; ``length`` when the KS p-value is
+    ``min_shift_sd`` spreads or MMD² is at least ``min_mmd2``; ``length`` when the KS p-value is
     below ``alpha`` and the mean length changed by at least ``min_length_change`` (relative);
     ``refusal`` and ``repetition`` when their test's p-value is below ``alpha`` and the share moved by
     at least ``min_refusal_change`` / ``min_repetition_change``. Embeddings are subsampled (seeded) to
@@ -124,13 +124,15 @@ def semantic_drift(
     figures: dict[str, object] = {"n_reference": len(reference), "n_current": len(current), "alpha": alpha}
     drifted: list[str] = []
 
-    # meaning: centroid shift (cosine and in reference spreads) and MMD over the whole distribution
+    # meaning: centroid shift (cosine, and in units of the pooled spread) and MMD over the whole distribution
     ref_centroid, cur_centroid = ref_vectors.mean(axis=0), cur_vectors.mean(axis=0)
     norms = float(np.linalg.norm(ref_centroid) * np.linalg.norm(cur_centroid))
-    spread = float(np.sqrt(((ref_vectors - ref_centroid) ** 2).sum(axis=1).mean()))
+    pooled = np.vstack([ref_vectors, cur_vectors])
+    # The pooled spread includes the shift itself, so the ratio stays finite (<= 2) when both windows are uniform.
+    spread = float(np.sqrt(((pooled - pooled.mean(axis=0)) ** 2).sum(axis=1).mean()))
     shift = float(np.linalg.norm(cur_centroid - ref_centroid))
     figures["centroid_cosine_distance"] = 1.0 - float(ref_centroid @ cur_centroid) / norms if norms > 0 else 0.0
-    figures["centroid_shift_sd"] = shift / spread if spread > 0 else (0.0 if shift == 0 else float("inf"))
+    figures["centroid_shift_sd"] = shift / spread if spread > 1e-12 else 0.0
     rng = np.random.default_rng(seed)
     mmd2, mmd_p, _ = mmd_permutation(subsample_rows(ref_vectors, max_rows, rng), subsample_rows(cur_vectors, max_rows, rng),
                                      permutations=permutations, seed=seed)
