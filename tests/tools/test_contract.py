@@ -15,6 +15,7 @@ from tools import (
     anomaly,
     canary,
     capacity,
+    causal_rank,
     changepoint,
     data_quality,
     drift,
@@ -56,6 +57,8 @@ CALLS = [
     lambda: forecast.time_to_breach(X[:, 0], 3.0, 0, 10),
     lambda: anomaly.anomaly_scan(X[:, 0]),
     lambda: semantic_drift.semantic_drift(["an answer about billing"] * 40, ["Sorry, I can't help."] * 40),
+    lambda: causal_rank.rank_root_causes([{"service": "a", "layer": "data", "component": "a.features",
+                                           "onset_min": 0, "strength": 1.0}]),
 ]
 
 
