@@ -21,6 +21,7 @@ from memory.models import IncidentRow, ServiceRow
 from memory.store import ACTIVE_STATUSES, Store
 from policies import approvals
 from policies.roles import has_role
+from tools.causal_rank import rank_root_causes
 from tools.forecast import time_to_breach
 from tools.results import ToolResult, insufficient, tool_result
 
@@ -32,6 +33,8 @@ ERROR_RATE_SLO = 0.02
 UTIL_LIMIT = 0.9
 HISTORY_MIN = 240.0
 HORIZON_TICKS = 12
+SEVERITY_STRENGTH = {"info": 0.5, "warning": 1.0, "critical": 2.0}
+"""How strongly a finding of each severity counts when active incidents are ranked as causes of each other."""
 INTENTS = ("decide", "similar", "explain", "rollback", "pending", "forecast", "service", "wrong", "help")
 
 _KEYWORDS: list[tuple[str, re.Pattern[str]]] = [
@@ -235,6 +238,15 @@ class ChatEngine:
             for row in self.store.approvals(status="pending", incident_id=inc.id):
                 lines.append(f"    waiting for approval {row.id}: {self._action_label(row.action_id)} "
                              f"(say 'approve {row.id}' or 'deny {row.id}')")
+        if len(active) > 1:
+            origin = self.fleet_origin(active)
+            if origin.ok:
+                results.append(origin)
+                ranked = origin.figure("ranking")[:3]
+                lines.append("Where it likely started (active incidents' findings ranked over the call graph, onset "
+                             "and severity): " + "; ".join(
+                                 f"{c['component']} ({c['layer']}) {c['score']:.2f} [{origin.tool_call_id}]"
+                                 for c in ranked))
         for entry in self._health():
             if entry.get("result") is not None and entry["health"] == "breaching":
                 results.append(entry["result"])
@@ -246,6 +258,18 @@ class ChatEngine:
                     results.append(entry["result"])
                     lines.append(f"  {entry['name']}: {_metric_line(entry['result'])}")
         return self._reply("wrong", lines, results, incidents=[i.id for i in active])
+
+    def fleet_origin(self, active: list[IncidentRow]) -> ToolResult:
+        """Rank the active incidents' findings as causes of one another (call graph, onset, severity)."""
+        depends = {row.name: list((row.info or {}).get("depends_on") or []) for row in self.store.services()}
+        findings = [f for inc in active for f in self.store.findings(inc.id) if f.observed_at is not None]
+        if not findings:
+            return insufficient("rank_root_causes", "the active incidents have no dated findings")
+        first = min(f.observed_at for f in findings)
+        signals = [{"service": f.service, "layer": f.layer, "component": f"{f.service}.{f.kind}",
+                    "onset_min": (f.observed_at - first).total_seconds() / 60.0,
+                    "strength": SEVERITY_STRENGTH.get(f.severity, 1.0)} for f in findings]
+        return rank_root_causes(signals, depends_on=depends)
 
     def _action_label(self, action_id: str) -> str:
         action = self.store.action(action_id)

@@ -133,3 +133,38 @@ def test_terminal_chat_one_shot(runtime: Runtime, tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["chat", "--home", home, "--ask", f"approve {row.id}", "--wait", "0"])
     assert out.exit_code == 0 and f"Approved {row.id}" in out.stdout and "opsgraph run" in out.stdout
     assert runtime.store.approval(row.id).status == "approved"
+
+
+class NoSources:
+    """A fleet whose metric sources are gone: health is 'unknown', the store still answers."""
+
+    def open(self, source_id: str):
+        raise KeyError(f"no source {source_id!r}")
+
+
+def test_with_several_incidents_the_answer_ranks_where_it_started(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from memory.models import FindingRow, IncidentRow
+    from memory.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'chat.sqlite'}")
+    t0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    for name, deps in (("db", []), ("api", ["db"]), ("web", ["api", "db"])):
+        store.upsert_service(name, kind="classifier", environment="production", tier=1, source_id="w",
+                             info={"name": name, "depends_on": deps}, at=t0)
+    incidents = [("db", "infrastructure", "latency_slo", "warning", 0), ("api", "application", "error_rate", "critical", 5),
+                 ("web", "application", "error_rate", "critical", 7)]
+    for i, (service, layer, kind, severity, minutes) in enumerate(incidents):
+        at = t0 + timedelta(minutes=minutes)
+        store.add(IncidentRow(id=f"inc-20260105-00000{i}aa", service=service, source_id="w", status="open",
+                              opened_at=at, title=f"{service}: {kind}"))
+        store.add(FindingRow(id=f"fnd-{i}", incident_id=f"inc-20260105-00000{i}aa", service=service, kind=kind,
+                             layer=layer, severity=severity, summary=f"{kind} on {service}", tool_call_id=f"tc-x-00000{i}",
+                             figures={}, observed_at=at))
+    answer = ChatEngine(store, NoSources()).ask("what is wrong?", user="alice", roles={"viewer"})
+    line = next(li for li in answer.text.splitlines() if li.startswith("Where it likely started"))
+    assert line.index("db.latency_slo") < line.index("api.error_rate") < line.index("web.error_rate")
+    (cited,) = {c for c in answer.citations if c.startswith("tc-rank_root_causes")}
+    assert store.tool_call(cited) is not None  # the ranking can be looked up
+    assert not uncited_numbers(line)
