@@ -23,7 +23,7 @@ once the season is settled (the first two cycles of the longest candidate period
    usual, 10 for one ten times larger), so only excursions far beyond the usual one alarm. A run of large
    same-sign errors is excused only while it is no longer than ``recurring_run`` points or than the
    runs those periods showed there, so a missing daily peak or a new level that persists still
-   alarms. A new record high or low is still news (step 4 below comes after this one).
+   alarms. A new record high or low is still news: records are checked after this step.
 5. Suppression. After a peak, a point only scores if it beats ``margin`` times the peak, which decays
    with ``half_life`` points, so one incident yields one high score.
 
@@ -115,7 +115,8 @@ class StreamingAnomalyDetector:
         "min_strength", "burn_in", "period", "_candidates", "_checks", "_buffer", "_acf", "_n", "_season",
         "_level", "_fast",
         "_scale", "_run", "_sign", "_mean", "_m2", "_q", "_hi", "_lo", "_peak",
-        "slots", "recurring_days", "recurring_min", "recurring_run", "_slot_len", "_excursions", "_runs", "_slot", "_slot_max", "_slot_run",
+        "slots", "recurring_days", "recurring_min", "recurring_run", "_slot_len", "_excursions", "_runs", "_slot",
+        "_slot_max", "_slot_run",
     )
 
     def __init__(
@@ -228,7 +229,6 @@ class StreamingAnomalyDetector:
 
     def _recurring(self, n: int, a: float, z: float, q: float) -> float:
         """Record |error| ``a`` and the current run in its time-of-day slot; cut ``z`` when earlier periods showed as much."""
-        period = len(self._excursions) * self._slot_len
         position = (n - 1) % self._candidates[0]
         slot = min(position // self._slot_len, len(self._excursions) - 1)
         day = (n - 1) // self._candidates[0]
@@ -244,7 +244,7 @@ class StreamingAnomalyDetector:
             self._slot_max = a
         if self._run > self._slot_run:
             self._slot_run = self._run
-        if z <= q or day < self.recurring_days or period == 0:
+        if z <= q or day < self.recurring_days:
             return z
         ring, runs = self._excursions, self._runs
         k = self.recurring_min - 1
@@ -307,7 +307,7 @@ class StreamingAnomalyDetector:
             self._sign = sign
         self._level = level
         q = self._q
-        if self._slot_len:
+        if self._slot_len:  # recurring time-of-day excursions (step 4 of the module docstring)
             z = self._recurring(n, a, z, q)
         # 4. calibrate against this stream's own 99th percentile of z; new extremes are surprising too
         if x > self._hi or x < self._lo:
