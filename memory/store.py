@@ -76,6 +76,13 @@ class Store:
                 session.rollback()
                 raise
 
+    def rows(self, query: Any) -> list[Any]:
+        """Every row a select returns, read in one session."""
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def _of_incident(self, row_type: Any, incident_id: str, *order: Any) -> list[Any]:
+        return self.rows(select(row_type).where(row_type.incident_id == incident_id).order_by(*order))
     def add(self, *rows: Any) -> None:
         """Insert or merge rows in one transaction."""
         with self.session() as session:
@@ -100,8 +107,7 @@ class Store:
 
     def services(self) -> list[ServiceRow]:
         """Every known service."""
-        with self.session() as session:
-            return list(session.scalars(select(ServiceRow).order_by(ServiceRow.name)))
+        return self.rows(select(ServiceRow).order_by(ServiceRow.name))
 
     # -- incidents --------------------------------------------------------------------
     def incident(self, incident_id: str) -> IncidentRow | None:
@@ -118,8 +124,7 @@ class Store:
             query = query.where(IncidentRow.status == status)
         if service:
             query = query.where(IncidentRow.service == service)
-        with self.session() as session:
-            return list(session.scalars(query))
+        return self.rows(query)
 
     def open_incident_for(self, service: str, source_id: str | None) -> IncidentRow | None:
         """The active (open or escalated) incident of a service in one metric source, if any."""
@@ -137,9 +142,7 @@ class Store:
     # -- findings, tool calls, actions ---------------------------------------------------
     def findings(self, incident_id: str) -> list[FindingRow]:
         """Findings of an incident in the order observed."""
-        with self.session() as session:
-            query = select(FindingRow).where(FindingRow.incident_id == incident_id)
-            return list(session.scalars(query.order_by(FindingRow.observed_at, FindingRow.id)))
+        return self._of_incident(FindingRow, incident_id, FindingRow.observed_at, FindingRow.id)
 
     def tool_call(self, tool_call_id: str) -> ToolCallRow | None:
         """One stored tool call."""
@@ -148,9 +151,7 @@ class Store:
 
     def tool_calls(self, incident_id: str) -> list[ToolCallRow]:
         """Tool calls cited by an incident."""
-        with self.session() as session:
-            query = select(ToolCallRow).where(ToolCallRow.incident_id == incident_id)
-            return list(session.scalars(query.order_by(ToolCallRow.at)))
+        return self._of_incident(ToolCallRow, incident_id, ToolCallRow.at)
 
     def action(self, action_id: str) -> ActionRow | None:
         """One action by id."""
@@ -159,9 +160,7 @@ class Store:
 
     def actions(self, incident_id: str) -> list[ActionRow]:
         """Actions of an incident in the order planned."""
-        with self.session() as session:
-            query = select(ActionRow).where(ActionRow.incident_id == incident_id)
-            return list(session.scalars(query.order_by(ActionRow.planned_at, ActionRow.id)))
+        return self._of_incident(ActionRow, incident_id, ActionRow.planned_at, ActionRow.id)
 
     def update_action(self, action_id: str, **fields: Any) -> None:
         """Change some columns of an action."""
@@ -180,8 +179,7 @@ class Store:
             query = query.where(ApprovalRow.status == status)
         if incident_id:
             query = query.where(ApprovalRow.incident_id == incident_id)
-        with self.session() as session:
-            return list(session.scalars(query))
+        return self.rows(query)
 
     # -- audit --------------------------------------------------------------------------
     def audit_entries(self, incident_id: str | None = None) -> list[AuditRow]:
@@ -189,5 +187,4 @@ class Store:
         query = select(AuditRow).order_by(AuditRow.seq)
         if incident_id:
             query = query.where(AuditRow.incident_id == incident_id)
-        with self.session() as session:
-            return list(session.scalars(query))
+        return self.rows(query)

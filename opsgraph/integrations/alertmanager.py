@@ -231,9 +231,7 @@ def ingest(store: Store, payload: AlertmanagerPayload, *, known: Iterable[str], 
 def pending(store: Store) -> list[AlertSignalRow]:
     """Signals waiting for a monitor pass, oldest first."""
     ensure_table(store)
-    with store.session() as session:
-        return list(session.scalars(select(AlertSignalRow).where(AlertSignalRow.state == "pending")
-                                    .order_by(AlertSignalRow.seq)))
+    return store.rows(select(AlertSignalRow).where(AlertSignalRow.state == "pending").order_by(AlertSignalRow.seq))
 
 
 def signals(store: Store, *, state: str | None = None, service: str | None = None, limit: int = 100) -> list[AlertSignalRow]:
@@ -244,8 +242,7 @@ def signals(store: Store, *, state: str | None = None, service: str | None = Non
         query = query.where(AlertSignalRow.state == state)
     if service:
         query = query.where(AlertSignalRow.service == service)
-    with store.session() as session:
-        return list(session.scalars(query))
+    return store.rows(query)
 
 
 def mark_checked(store: Store, signal_ids: list[str], *, ended: str, incident_id: str | None,
