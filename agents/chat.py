@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from agents.common import save_tool_calls
-from memory.models import IncidentRow, ServiceRow
+from memory.models import FindingRow, IncidentRow, ServiceRow
 from memory.store import ACTIVE_STATUSES, Store
 from policies import approvals
 from policies.roles import has_role
@@ -232,14 +232,17 @@ class ChatEngine:
         active = [i for i in self.store.incidents() if i.status in ACTIVE_STATUSES]
         lines: list[str] = []
         results: list[ToolResult] = []
+        findings: list[FindingRow] = []
         for inc in active:
             lines.append(f"● {inc.id} on {inc.service}: {inc.status} — {inc.title}")
-            lines += [f"    {f.summary}" for f in self.store.findings(inc.id)]
+            own = self.store.findings(inc.id)
+            findings += own
+            lines += [f"    {f.summary}" for f in own]
             for row in self.store.approvals(status="pending", incident_id=inc.id):
                 lines.append(f"    waiting for approval {row.id}: {self._action_label(row.action_id)} "
                              f"(say 'approve {row.id}' or 'deny {row.id}')")
         if len(active) > 1:
-            origin = self.fleet_origin(active)
+            origin = self.fleet_origin(findings)
             if origin.ok:
                 results.append(origin)
                 ranked = origin.figure("ranking")[:3]
@@ -259,10 +262,10 @@ class ChatEngine:
                     lines.append(f"  {entry['name']}: {_metric_line(entry['result'])}")
         return self._reply("wrong", lines, results, incidents=[i.id for i in active])
 
-    def fleet_origin(self, active: list[IncidentRow]) -> ToolResult:
-        """Rank the active incidents' findings as causes of one another (call graph, onset, severity)."""
+    def fleet_origin(self, findings: list[FindingRow]) -> ToolResult:
+        """Rank active incidents' findings as causes of one another (call graph, onset, severity)."""
         depends = {row.name: list((row.info or {}).get("depends_on") or []) for row in self.store.services()}
-        findings = [f for inc in active for f in self.store.findings(inc.id) if f.observed_at is not None]
+        findings = [f for f in findings if f.observed_at is not None]
         if not findings:
             return insufficient("rank_root_causes", "the active incidents have no dated findings")
         first = min(f.observed_at for f in findings)

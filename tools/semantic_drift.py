@@ -140,14 +140,15 @@ def semantic_drift(
     if mmd_p < alpha and (figures["centroid_shift_sd"] >= min_shift_sd or mmd2 >= min_mmd2):  # type: ignore[operator]
         drifted.append("meaning")
 
-    # length, refusals, repetition
+    # length, refusals, repetition: one vectorised KS over the two per-text columns
     ref_signals, cur_signals = text_signals(reference, refusal_pattern), text_signals(current, refusal_pattern)
     ref_len, cur_len = ref_signals["length"], cur_signals["length"]
-    _, length_p = ks_columns(ref_len[:, None], cur_len[:, None])
+    ref_rep, cur_rep = ref_signals["repetition"], cur_signals["repetition"]
+    _, (length_p, repetition_p) = ks_columns(np.c_[ref_len, ref_rep], np.c_[cur_len, cur_rep])
     figures["mean_length_reference"], figures["mean_length_current"] = float(ref_len.mean()), float(cur_len.mean())
     ratio = (cur_len.mean() / ref_len.mean()) if ref_len.mean() > 0 else (1.0 if cur_len.mean() == 0 else float("inf"))
-    figures["length_ratio"], figures["length_p_value"] = float(ratio), float(length_p[0])
-    if length_p[0] < alpha and abs(ratio - 1.0) >= min_length_change:
+    figures["length_ratio"], figures["length_p_value"] = float(ratio), float(length_p)
+    if length_p < alpha and abs(ratio - 1.0) >= min_length_change:
         drifted.append("length")
 
     ref_refused, cur_refused = ref_signals["refusal"], cur_signals["refusal"]
@@ -158,11 +159,9 @@ def semantic_drift(
     if refusal_p < alpha and abs(cur_refused.mean() - ref_refused.mean()) >= min_refusal_change:
         drifted.append("refusal")
 
-    ref_rep, cur_rep = ref_signals["repetition"], cur_signals["repetition"]
-    _, repetition_p = ks_columns(ref_rep[:, None], cur_rep[:, None])
     figures["repetition_reference"], figures["repetition_current"] = float(ref_rep.mean()), float(cur_rep.mean())
-    figures["repetition_p_value"] = float(repetition_p[0])
-    if repetition_p[0] < alpha and abs(cur_rep.mean() - ref_rep.mean()) >= min_repetition_change:
+    figures["repetition_p_value"] = float(repetition_p)
+    if repetition_p < alpha and abs(cur_rep.mean() - ref_rep.mean()) >= min_repetition_change:
         drifted.append("repetition")
 
     figures["drifted_signals"] = drifted
