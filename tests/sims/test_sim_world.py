@@ -1,11 +1,10 @@
-"""The world as a MetricSource: warm history, windows, events, state, persistence and speed."""
+"""The world as a MetricSource: warm history, windows, events, state, and persistence."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
-import time
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -60,15 +59,11 @@ def test_services_reference_state_and_done():
     assert [f["component"] for f in w.active_faults()] == ["fraud-api.serving"]
 
 
-def test_long_runs_are_fast_and_bounded():
+def test_long_runs_stay_bounded():
     scenario = load_scenario(BUNDLED / "01_data_drift.yaml")
     services = [*scenario.services, scenario.services[0].model_copy(update={"name": "fraud-b"})]
     w = SimWorld.from_scenario(scenario.model_copy(update={"services": services, "duration_min": 720}))
-    start = time.perf_counter()
-    w.advance(720)
-    per_hour = (time.perf_counter() - start) / 12
-    assert per_hour < 0.5, f"{per_hour:.3f} s per simulated hour"
-    w.advance(24 * 60)
+    w.advance(720 + 24 * 60)
     assert len(w._svc("fraud-b").ticks) <= 24 * 60 / 5 + 1
     assert w.window("fraud-b", 10_000).start == w.now() - timedelta(hours=24)
 

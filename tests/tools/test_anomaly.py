@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -181,15 +179,6 @@ def test_non_finite_observation_is_rejected():
     detector = StreamingAnomalyDetector()
     with pytest.raises(ToolInputError):
         detector.update(float("inf"))
-
-
-def test_update_is_fast():
-    x = _seasonal(7, n=50_000, period=288).tolist()
-    update = StreamingAnomalyDetector(period=288).update
-    start = time.perf_counter()
-    for v in x:
-        update(v)
-    assert len(x) / (time.perf_counter() - start) > 30_000  # ~10x headroom under the 100k/s target on CI
 
 
 def test_anomaly_scan_finds_the_spike_and_skips_gaps():
