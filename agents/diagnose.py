@@ -162,11 +162,16 @@ def rank(findings: Sequence[Finding], info: ServiceInfo, events: Sequence[Platfo
 
     ``context`` fills component templates: ``store`` is the feature store the service reads.
     """
+    from agents.monitor import symptom_kinds
+
     fill = {"service": info.name, **{k: v for k, v in (context or {}).items() if v}}
-    kinds = {f.kind for f in findings}
+    kinds = symptom_kinds(findings)
     evidence = {}
     for f in findings:
         evidence.setdefault(f.kind, f.tool_call_id)
+    early = kinds - {f.kind for f in findings}  # symptoms only foreshadowed by a metric anomaly
+    for kind in early:
+        evidence[kind] = evidence["metric_anomaly"]
     hypotheses = []
     for rule in CAUSE_RULES:
         if not kinds.intersection(rule.requires_any) or not kinds.issuperset(rule.requires_all):
@@ -183,7 +188,8 @@ def rank(findings: Sequence[Finding], info: ServiceInfo, events: Sequence[Platfo
         score -= sum(w for k, w in rule.contradicts.items() if k in kinds)
         used = (*rule.requires_any, *rule.requires_all, *rule.supports)
         cited = [evidence[k] for k in used if k in evidence]
-        explanation = "signals: " + ", ".join(sorted(k for k in kinds if k in used))
+        explanation = "signals: " + ", ".join(f"{k} (early: metric anomaly)" if k in early else k
+                                             for k in sorted(k for k in kinds if k in used))
         if event is not None:
             explanation += (f"; {event.kind} {event.detail.get('from', '?')} -> {event.detail.get('to', '?')} "
                             f"at {event.at.isoformat()} preceded the first signal")
@@ -267,10 +273,10 @@ def _series(window: ServiceWindow, name: str) -> np.ndarray | None:
 def investigate(source: MetricSource, info: ServiceInfo, findings: Sequence[Finding], settings: MonitorSettings,
                 *, depth: int = 0, visited: frozenset[str] = frozenset()) -> Investigation:
     """Ask the tools the questions that tell the causes of these symptoms apart."""
-    from agents.monitor import tick_minutes
+    from agents.monitor import symptom_kinds, tick_minutes
 
     out = Investigation()
-    kinds = {f.kind for f in findings}
+    kinds = symptom_kinds(findings)
     observed_at = source.now().isoformat()
     store = info.feature_store
     out.context["store"] = store
@@ -422,7 +428,7 @@ def _upstream(source: MetricSource, info: ServiceInfo, kinds: set[str], settings
               visited: frozenset[str], results: list[ToolResult]) -> list[Hypothesis]:
     """Hypotheses that put the cause in a dependency showing the same symptom, from that dependency's own diagnosis."""
     from agents.common import service_info
-    from agents.monitor import FINDING_KINDS, scan
+    from agents.monitor import FINDING_KINDS, scan, symptom_kinds
 
     symptoms = kinds & set(UPSTREAM_SYMPTOMS)
     out = []
@@ -435,7 +441,7 @@ def _upstream(source: MetricSource, info: ServiceInfo, kinds: set[str], settings
             continue
         dep_scan = scan(source, dep_info, settings, kinds=FINDING_KINDS)
         results.extend(dep_scan.results)
-        dep_kinds = {f.kind for f in dep_scan.findings}
+        dep_kinds = symptom_kinds(dep_scan.findings)
         shared = symptoms & dep_kinds
         if not shared:
             continue

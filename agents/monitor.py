@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import numpy as np
 
 from agents.deps import MonitorSettings
 from agents.state import Finding
+from tools.anomaly import anomaly_scan
 from tools.data_quality import null_rates
 from tools.drift import ReferenceProfile, ks_drift, prediction_drift, psi
 from tools.observations import MetricSource, ServiceInfo, ServiceReference, ServiceWindow
@@ -19,7 +20,33 @@ from tools.rootcause import resource_trend
 from tools.slo import error_rate_check, latency_slo
 
 FINDING_KINDS = ("null_rate", "feature_drift", "prediction_drift", "performance_drop", "latency_slo", "error_rate",
-                 "memory_pressure")
+                 "memory_pressure", "metric_anomaly")
+
+ANOMALY_FORESHADOWS = {"p95_ms": "latency_slo", "gpu_util": "latency_slo", "cpu_util": "latency_slo",
+                       "utilization": "latency_slo", "error_rate": "error_rate"}
+"""The threshold symptom an unusual rise of each metric is an early sign of (saturation queues requests, so a
+utilisation rise stands for latency). Traffic has none: a traffic anomaly alone is escalated, not diagnosed."""
+
+
+def symptom_kinds(findings: Sequence[Finding]) -> set[str]:
+    """Finding kinds, plus the symptom each metric anomaly foreshadows, so diagnosis can start before a breach."""
+    kinds = {f.kind for f in findings}
+    for f in findings:
+        if f.kind == "metric_anomaly":
+            kinds.update(ANOMALY_FORESHADOWS[m] for m in f.figures.get("metrics", {}) if m in ANOMALY_FORESHADOWS)
+    return kinds
+
+
+RECOVERY_KINDS = tuple(k for k in FINDING_KINDS if k != "metric_anomaly")
+"""Checks that can tell whether a fix worked: thresholds judged on the post-fix window alone. The anomaly
+detector cannot: it re-learns a level that persists, so its silence after a fix proves nothing."""
+
+ANOMALY_METRICS = {"p95_ms": ("infrastructure", 1), "gpu_util": ("infrastructure", 1),
+                   "cpu_util": ("infrastructure", 1), "utilization": ("infrastructure", 1),
+                   "rps": ("application", 0), "error_rate": ("application", 1)}
+"""Per-tick metrics the streaming anomaly detector watches: the layer an anomaly in each belongs to and the
+harmful direction (+1 up, 0 either: traffic that vanishes matters as much as a surge). A latency or error rate
+that falls back is a recovery, not an incident. Memory has its own trend check (``memory_pressure``)."""
 
 _PROFILES: OrderedDict[tuple, ReferenceProfile] = OrderedDict()
 _PROFILE_CACHE_SIZE = 64
@@ -165,9 +192,42 @@ def scan(
                 f"memory use {result.cite('level', '{:.0%}')} climbing {result.cite('slope_per_hour', '{:+.0%}')}/h, "
                 f"{when}")
 
+    def check_metric_anomalies() -> None:
+        history = source.window(info.name, settings.anomaly_history_min)
+        step = tick_minutes(history)
+        recent = max(1, round((window_min or settings.window_min) / step))  # points of the latest window
+        day = round(24 * 60 / step)
+        flagged: list[tuple[str, ToolResult]] = []
+        for metric, (_layer, harmful) in ANOMALY_METRICS.items():
+            series = history.metrics.get(metric)
+            if series is None or len(series) == 0:
+                continue
+            # A daily season is only worth modelling with three days of history; otherwise no season.
+            period = day if len(series) >= 3 * day >= 6 else 0
+            result = out.record(anomaly_scan(series, period=period, threshold=settings.anomaly_threshold),
+                                "metric_anomaly")
+            last = result.figure("last_index")
+            if not (result.ok and last is not None and last >= len(series) - recent):
+                continue
+            rise = result.figure("last_value") - result.figure("last_expected")
+            if harmful == 0 or rise * harmful > 0:
+                flagged.append((metric, result))
+        if not flagged:
+            return
+        flagged.sort(key=lambda item: -item[1].figure("last_score"))
+        metric, top = flagged[0]
+        parts = [f"{m} {r.cite('last_value', '{:.4g}')} where {r.cite('last_expected', '{:.4g}')} was expected "
+                 f"(score {r.cite('last_score', '{:.2f}')})" for m, r in flagged]
+        add("metric_anomaly", ANOMALY_METRICS[metric][0], "warning", top,
+            f"unusual {', '.join(parts)} in the last {window_min or settings.window_min:.0f} min against the "
+            f"metric's own last {settings.anomaly_history_min / 60:.0f} h")
+        out.findings[-1].figures.update(metric=metric, metrics={m: r.figure("last_score") for m, r in flagged},
+                                        values={m: r.figure("last_value") for m, r in flagged},
+                                        tool_call_ids={m: r.tool_call_id for m, r in flagged})
+
     checks.update(null_rate=check_nulls, feature_drift=check_feature_drift, prediction_drift=check_prediction_drift,
                   performance_drop=check_performance, latency_slo=check_latency, error_rate=check_errors,
-                  memory_pressure=check_memory)
+                  memory_pressure=check_memory, metric_anomaly=check_metric_anomalies)
     for kind in kinds:
         checks[kind]()
     return out

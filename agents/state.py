@@ -80,6 +80,7 @@ class IncidentState(TypedDict, total=False):
     plan: list[dict[str, Any]]
     approval_decision: dict[str, Any]
     verification: dict[str, Any]
+    last_p95_ms: float | None  # p95 latency at the latest verify that saw a latency breach (scaling rounds compare)
     status: str
     outcome: str
     timeline: Annotated[list[dict[str, Any]], operator.add]

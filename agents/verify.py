@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.common import event, save_tool_calls, service_info
 from agents.deps import AgentDeps
-from agents.monitor import FINDING_KINDS, scan, tick_minutes
+from agents.monitor import RECOVERY_KINDS, scan, symptom_kinds, tick_minutes
 from agents.state import Finding, IncidentState, PlanStep
 from tools.results import ToolResult
 from tools.rootcause import resource_trend
@@ -29,6 +29,22 @@ def _still_short_of_capacity(source: Any, service: str, wait: float, results: li
     return result if result.ok and result.figure("at_risk") else None
 
 
+def _p95_before(state: IncidentState) -> list[float | None]:
+    """p95 latency at the last look before this verify: the previous round's check, else the incident's findings.
+
+    The previous round counts because a fault caught early (by a metric anomaly, while still ramping) is
+    worse at the first verify than when it was found; what matters then is whether the next step lowered it.
+    """
+    if state.get("last_p95_ms") is not None:
+        return [state["last_p95_ms"]]
+    for f in state["findings"]:
+        if f["kind"] == "latency_slo":
+            return [f["figures"].get("p95_ms")]
+        if f["kind"] == "metric_anomaly" and "p95_ms" in f["figures"].get("values", {}):
+            return [f["figures"]["values"]["p95_ms"]]
+    return []
+
+
 def _scaling_helped(state: IncidentState, post: list[Finding], source: Any = None, wait: float = 60.0,
                     results: list[ToolResult] | None = None) -> bool:
     """Scaling earns another round instead of an undo when it lowered p95 but not enough, or the load still outgrows it.
@@ -43,7 +59,7 @@ def _scaling_helped(state: IncidentState, post: list[Finding], source: Any = Non
         return False
     if {f.kind for f in post} - {"latency_slo", "error_rate"}:
         return False
-    before = [f["figures"].get("p95_ms") for f in state["findings"] if f["kind"] == "latency_slo"]
+    before = _p95_before(state)
     after = [f.figures.get("p95_ms") for f in post if f.kind == "latency_slo"]
     if before and before[0] is not None and (not after or (after[0] is not None and after[0] < before[0])):
         return True
@@ -63,8 +79,9 @@ def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     wait = deps.settings.verify_wait_min
     source.wait(wait)
     deps.sources.commit(state["source_id"])
-    original = sorted({Finding(**f).kind for f in state["findings"]})
-    post = scan(source, info, deps.settings, window_min=wait, label_window_min=wait, kinds=FINDING_KINDS,
+    # A metric anomaly is judged by the threshold check of the symptom it foreshadowed (see RECOVERY_KINDS).
+    original = sorted(symptom_kinds([Finding(**f) for f in state["findings"]]) & set(RECOVERY_KINDS))
+    post = scan(source, info, deps.settings, window_min=wait, label_window_min=wait, kinds=RECOVERY_KINDS,
                 accuracy_alpha=deps.settings.verify_accuracy_alpha)
     firing = sorted({f.kind for f in post.findings})
     still = [k for k in firing if k in original]
@@ -93,4 +110,6 @@ def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
         text = f"not enough post-fix data after {wait:.0f} min to judge {', '.join(original)}"
     else:
         text = "not recovered: " + "; ".join(f.summary for f in post.findings)
-    return {"verification": verification, "timeline": [event("verify", text)]}
+    breached = [f.figures.get("p95_ms") for f in post.findings if f.kind == "latency_slo"]
+    return {"verification": verification, "last_p95_ms": breached[0] if breached else None,
+            "timeline": [event("verify", text)]}

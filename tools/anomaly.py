@@ -348,7 +348,8 @@ def anomaly_scan(
 
     The default threshold is close to the one NAB's standard profile picks for this detector (0.61,
     see docs/benchmarks.md). NaN points (scrape gaps) are filled with the model's prediction and
-    never flagged; indices refer to ``series``.
+    never flagged; indices refer to ``series``. ``last_*`` figures describe the latest flagged point: its
+    score, value and the value the model expected there (the direction of the surprise).
     """
     values = as_float_array(series, "series", allow_nan=True)
     limit = probability(threshold, "threshold")
@@ -358,12 +359,14 @@ def anomaly_scan(
     if values.size - gaps.sum() <= detector.burn_in:
         return insufficient("anomaly", f"need more than {detector.burn_in} non-NaN points, got "
                             f"{values.size - gaps.sum()}", inputs=inputs)
-    update = detector.update
+    update, predict = detector.update, detector.predict
     scores = np.zeros(values.size)
+    expected = np.full(values.size, np.nan)
     start = int(np.argmax(~gaps))  # leading gaps: nothing to predict them from
     for i, (x, gap) in enumerate(zip(values[start:].tolist(), gaps[start:].tolist(), strict=True), start):
         # A gap is filled with the model's own prediction: it keeps the seasonal phase and cannot alarm.
-        score = update(detector.predict() if gap else x)
+        expected[i] = predict()
+        score = update(expected[i] if gap else x)
         scores[i] = 0.0 if gap else score
     hits = np.flatnonzero(scores >= limit)
     top = int(np.argmax(scores))
@@ -373,6 +376,11 @@ def anomaly_scan(
         "anomaly_scores": scores[hits],
         "max_score": float(scores[top]),
         "max_index": top,
+        # The latest flagged point: what a monitor asks ("is something unusual now?").
+        "last_index": int(hits[-1]) if hits.size else None,
+        "last_score": float(scores[hits[-1]]) if hits.size else None,
+        "last_value": float(values[hits[-1]]) if hits.size else None,
+        "last_expected": float(expected[hits[-1]]) if hits.size else None,  # the model's forecast of that point
         "period": detector.period,
         "n": int(values.size - gaps.sum()),
     }

@@ -19,14 +19,14 @@ def kinds(svc) -> list[str]:
 
 
 def test_healthy_service_raises_nothing_but_every_check_judges():
-    svc = healthy()
+    svc = healthy(ticks=288)  # a day of 5-minute ticks: enough history for the anomaly detector to judge
     result = scan(FakeSource(svc), svc.info, SETTINGS)
     assert result.findings == []
     assert all(result.checked.get(k) for k in FINDING_KINDS), result.checked
 
 
 def test_healthy_services_stay_quiet_across_seeds():
-    assert all(kinds(healthy(seed=s)) == [] for s in range(8))
+    assert all(kinds(healthy(seed=s, ticks=288)) == [] for s in range(8))
 
 
 def test_nulls():
@@ -108,3 +108,38 @@ def test_reference_profile_is_built_once_per_reference_content():
 def test_tick_minutes_from_the_minute_series():
     svc = healthy()
     assert tick_minutes(FakeSource(svc).window("svc", 60)) == 5.0
+
+
+def _anomaly(svc) -> list:
+    return [f for f in scan(FakeSource(svc), svc.info, SETTINGS).findings if f.kind == "metric_anomaly"]
+
+
+def test_a_traffic_collapse_under_every_slo_is_a_metric_anomaly():
+    svc = healthy(ticks=288)
+    svc.metrics["rps"] = svc.metrics["rps"].copy()
+    svc.metrics["rps"][-3:] = 2.0  # requests stop arriving: no latency or error SLO can see it
+    (found,) = _anomaly(svc)
+    assert found.layer == "application" and found.severity == "warning"
+    assert found.figures["metric"] == "rps" and found.figures["metrics"]["rps"] >= SETTINGS.anomaly_threshold
+    assert found.summary.startswith("unusual rps 2 [tc-anomaly-") and len(CITE.findall(found.summary)) == 3
+
+
+def test_metric_anomalies_count_only_in_the_harmful_direction_and_the_latest_window():
+    recovering = healthy(ticks=288)
+    recovering.metrics["utilization"] = recovering.metrics["utilization"].copy()
+    recovering.metrics["utilization"][-3:] = 0.02  # load fell away: utilisation down is not a fault
+    assert _anomaly(recovering) == []
+    saturating = healthy(ticks=288)
+    saturating.metrics["utilization"] = saturating.metrics["utilization"].copy()
+    saturating.metrics["utilization"][-3:] = 0.95
+    assert [f.figures["metric"] for f in _anomaly(saturating)] == ["utilization"]
+    old = healthy(ticks=288)
+    old.metrics["rps"] = old.metrics["rps"].copy()
+    old.metrics["rps"][100:103] = 2.0  # over long before the latest window: history, not news
+    assert _anomaly(old) == []
+
+
+def test_too_little_history_means_the_anomaly_check_cannot_judge():
+    svc = healthy(ticks=36)
+    result = scan(FakeSource(svc), svc.info, SETTINGS, kinds=("metric_anomaly",))
+    assert result.findings == [] and result.checked == {"metric_anomaly": False}
