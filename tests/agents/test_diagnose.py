@@ -260,3 +260,12 @@ def test_services_without_text_are_not_asked_about_their_answers():
     assert not any(r.tool == "semantic_drift" for r in inv.results)
     inv = investigate(FakeSource(svc), svc.info, [finding("feature_drift")], SETTINGS)
     assert not any(r.tool == "semantic_drift" for r in inv.results)
+
+
+def test_a_metric_anomaly_starts_the_diagnosis_of_the_symptom_it_foreshadows():
+    early = finding("metric_anomaly", metric="gpu_util", metrics={"gpu_util": 0.98, "p95_ms": 0.97})
+    hyp = rank([early, finding("capacity_loss")], INFO, [], first_signal=NOW, lookback_min=240)[0]
+    assert (hyp.component, hyp.actions[0]) == ("svc.serving", "scale_up")
+    assert "latency_slo (early: metric anomaly)" in hyp.explanation and "tc-test-metric_anomaly" in hyp.evidence
+    traffic_only = finding("metric_anomaly", metric="rps", metrics={"rps": 0.99})
+    assert rank([traffic_only], INFO, [], first_signal=NOW, lookback_min=240) == []  # nothing to act on: escalate

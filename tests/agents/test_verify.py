@@ -35,3 +35,9 @@ def test_no_more_rounds_at_the_replica_limit_or_with_other_signals():
     svc.metrics["utilization"] = np.full(len(svc.metrics["utilization"]), 1.4)
     assert not _scaling_helped(state(500.0), [finding("latency_slo", p95_ms=2000.0)], FakeSource(svc), 60.0, [])
     assert not _scaling_helped(state(900.0), [finding("latency_slo", p95_ms=400.0), finding("null_rate")])
+
+
+def test_a_later_round_compares_p95_with_the_previous_verify_not_the_first_sighting():
+    caught_early = {**state(140.0), "last_p95_ms": 2100.0}  # found at 140 ms while the fault still ramped
+    assert _scaling_helped(caught_early, [finding("latency_slo", p95_ms=365.0)])
+    assert not _scaling_helped({**state(140.0), "last_p95_ms": 300.0}, [finding("latency_slo", p95_ms=365.0)])
