@@ -49,6 +49,7 @@ class MonitorSettings:
     min_labels: int = 100
     error_rate_slo: float = 0.02
     verify_wait_min: float = 60.0
+    verify_overload_min: float = 30.0  # after a scale-up, judge this early when the service is still overloaded
     verify_accuracy_alpha: float = 0.001  # a verify window has few matured labels: judge a new accuracy drop strictly
     deploy_lookback_min: float = 240.0
     memory_limit: float = 0.9  # memory share past which replicas get OOM-killed

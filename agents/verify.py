@@ -8,6 +8,7 @@ from agents.common import event, save_tool_calls, service_info
 from agents.deps import AgentDeps
 from agents.monitor import RECOVERY_KINDS, scan, symptom_kinds, tick_minutes
 from agents.state import Finding, IncidentState, PlanStep
+from policies import audit
 from tools.results import ToolResult
 from tools.rootcause import resource_trend
 
@@ -69,7 +70,22 @@ def _scaling_helped(state: IncidentState, post: list[Finding], source: Any = Non
                                     results if results is not None else []) is not None
 
 
-from policies import audit
+def _scaled_service(state: IncidentState) -> str | None:
+    """The service a plan of only executed scale-ups scaled, else None."""
+    executed = [PlanStep(**s) for s in state.get("plan", []) if s.get("status") == "executed"]
+    names = {s.action["name"] for s in executed}
+    return executed[0].action["service"] if executed and names == {"scale_up"} else None
+
+
+def _still_overloaded(source: Any, service: str, minutes: float, results: list[ToolResult]) -> bool:
+    """Arrivals still beat capacity after scaling (utilisation level >= 1): the queue can only grow, so say so now."""
+    window = source.window(service, minutes)
+    util = window.metrics.get("utilization")
+    if util is None or len(util) == 0:
+        return False
+    result = resource_trend(util, limit=1.0, step_min=tick_minutes(window), horizon_min=minutes)
+    results.append(result)
+    return bool(result.ok and result.figure("level") >= result.figure("limit"))
 
 
 def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
@@ -77,7 +93,19 @@ def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     source, _platform = deps.sources.open(state["source_id"])
     info = service_info(source, state["service"])
     wait = deps.settings.verify_wait_min
-    source.wait(wait)
+    early = deps.settings.verify_overload_min
+    scaled = _scaled_service(state)
+    overload: list[ToolResult] = []
+    if scaled is not None and 0 < early < wait:
+        # A scale-up that left arrivals above capacity cannot recover; waiting the full window only lets the
+        # queue grow, so judge after ``early`` minutes (the next round sizes from the post-scaling load).
+        source.wait(early)
+        if _still_overloaded(source, scaled, early, overload):
+            wait = early
+        else:
+            source.wait(wait - early)
+    else:
+        source.wait(wait)
     deps.sources.commit(state["source_id"])
     # A metric anomaly is judged by the threshold check of the symptom it foreshadowed (see RECOVERY_KINDS).
     original = sorted(symptom_kinds([Finding(**f) for f in state["findings"]]) & set(RECOVERY_KINDS))
@@ -90,7 +118,7 @@ def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
     recovered = not firing and bool(judged)
     extra: list[ToolResult] = []
     partial = not recovered and _scaling_helped(state, post.findings, source, wait, extra)
-    post.results.extend(extra)
+    post.results.extend([*overload, *extra])
     save_tool_calls(deps.store, state["incident_id"], [r.model_dump(mode="json") for r in post.results])
     verification = {"recovered": recovered, "partial": partial, "still_firing": still, "new_signals": new, "judged": judged,
                     "waited_min": wait, "checked_at": source.now().isoformat(),

@@ -41,3 +41,20 @@ def test_a_later_round_compares_p95_with_the_previous_verify_not_the_first_sight
     caught_early = {**state(140.0), "last_p95_ms": 2100.0}  # found at 140 ms while the fault still ramped
     assert _scaling_helped(caught_early, [finding("latency_slo", p95_ms=365.0)])
     assert not _scaling_helped({**state(140.0), "last_p95_ms": 300.0}, [finding("latency_slo", p95_ms=365.0)])
+
+
+def test_an_overloaded_service_is_judged_early_after_scaling():
+    from agents.verify import _scaled_service, _still_overloaded
+
+    svc = healthy()
+    svc.metrics["utilization"] = np.full(len(svc.metrics["rps"]), 1.3)  # arrivals 30% over capacity
+    results: list = []
+    assert _scaled_service(state(500.0)) == "svc"
+    assert _still_overloaded(FakeSource(svc), "svc", 30.0, results)
+    assert results[0].tool == "resource_trend" and results[0].figure("level") >= 1.0
+    svc.metrics["utilization"] = np.full(len(svc.metrics["rps"]), 0.95)  # busy but keeping up: wait it out
+    assert not _still_overloaded(FakeSource(svc), "svc", 30.0, [])
+    del svc.metrics["utilization"]
+    assert not _still_overloaded(FakeSource(svc), "svc", 30.0, [])
+    rollback = {"plan": [{"action": {"name": "rollback_model", "service": "svc", "params": {}}, "status": "executed"}]}
+    assert _scaled_service(rollback) is None
