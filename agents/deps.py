@@ -68,6 +68,7 @@ class MonitorSettings:
     # control scenarios, 0.9 raised 7 and the NAB-tuned 0.6 raised 201 (every service x metric x scan is a test).
     anomaly_threshold: float = 0.97
     anomaly_history_min: float = 24 * 60.0  # history each metric's detector reads (its season needs 3 days)
+    anomaly_material_share: float = 0.5  # a rise counts from this share of its SLO (utilisations: of 1)
 
 
 @dataclass

@@ -197,6 +197,11 @@ def scan(
         step = tick_minutes(history)
         recent = max(1, round((window_min or settings.window_min) / step))  # points of the latest window
         day = round(24 * 60 / step)
+        # Material: an unusual rise only counts once the metric is part-way to its limit, so a first error
+        # after a day of none, or a p95 that doubles from 10 ms, is not an incident.
+        share = settings.anomaly_material_share
+        material = {"p95_ms": share * info.slo_p95_ms, "error_rate": share * settings.error_rate_slo,
+                    "gpu_util": share, "cpu_util": share, "utilization": share}
         flagged: list[tuple[str, ToolResult]] = []
         for metric, (_layer, harmful) in ANOMALY_METRICS.items():
             series = history.metrics.get(metric)
@@ -209,8 +214,9 @@ def scan(
             last = result.figure("last_index")
             if not (result.ok and last is not None and last >= len(series) - recent):
                 continue
-            rise = result.figure("last_value") - result.figure("last_expected")
-            if harmful == 0 or rise * harmful > 0:
+            value = result.figure("last_value")
+            if harmful == 0 or ((value - result.figure("last_expected")) * harmful > 0
+                                and value >= material.get(metric, 0.0)):
                 flagged.append((metric, result))
         if not flagged:
             return

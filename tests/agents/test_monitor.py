@@ -143,3 +143,12 @@ def test_too_little_history_means_the_anomaly_check_cannot_judge():
     svc = healthy(ticks=36)
     result = scan(FakeSource(svc), svc.info, SETTINGS, kinds=("metric_anomaly",))
     assert result.findings == [] and result.checked == {"metric_anomaly": False}
+
+
+def test_a_rise_far_below_its_slo_is_not_material():
+    svc = healthy(ticks=288)
+    svc.metrics["error_rate"] = np.zeros(288)
+    svc.metrics["error_rate"][-2:] = 0.001  # the first errors after a clean day: unusual, but 5% of the SLO
+    assert _anomaly(svc) == []
+    svc.metrics["error_rate"][-2:] = 0.015  # three quarters of the 2% SLO: worth an early look
+    assert [f.figures["metric"] for f in _anomaly(svc)] == ["error_rate"]
