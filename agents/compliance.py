@@ -86,6 +86,9 @@ def compliance_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
                      subject=action.name, payload={"action_id": action.action_id, "outcome": decision.outcome,
                                                    "rule_id": decision.rule_id, "reason": decision.reason})
         if decision.outcome == "approval":
+            # Whoever answers may do so from another process: the state they act on must be saved before
+            # the request becomes visible.
+            deps.sources.commit(state["source_id"])
             summary = f"{action.name} on {action.service}: {action.rationale}"
             request = approvals.request(deps.store, incident_id=state["incident_id"], action=action,
                                         decision=decision, now=now, summary=summary)

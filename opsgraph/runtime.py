@@ -131,6 +131,11 @@ class Runtime:
         return [p["approval_id"] for task in snapshot.tasks for intr in task.interrupts
                 for p in intr.value.get("pending", [])] if snapshot.next else []
 
+    def _stopped_midway(self, incident_id: str) -> bool:
+        """The thread has nodes left to run yet pauses on nothing: its process died between two checkpoints."""
+        snapshot = self.graph.get_state({"configurable": {"thread_id": incident_id}})
+        return bool(snapshot.next) and not any(task.interrupts for task in snapshot.tasks)
+
     def resume(self, incident_id: str, answer: dict[str, Any], *, on_step: StepCallback | None = None) -> RunResult:
         """Resume a thread paused on an approval with the decision; caller holds the world's lock.
 
@@ -139,6 +144,10 @@ class Runtime:
         incident = self.store.incident(incident_id)
         if incident is None:
             raise KeyError(f"unknown incident {incident_id!r}")
+        if answer.get("approval_id") not in self.waiting_on(incident_id) and self._stopped_midway(incident_id):
+            # The process running it stopped after the approval became visible but before the thread
+            # paused on it: run it to its pause first (re-running a node reuses its approval request).
+            self._finish(incident_id, incident.service, on_step, None)
         if answer.get("approval_id") not in self.waiting_on(incident_id):
             return RunResult(incident_id, incident.status)
         self.deps.roles = self.identity_book()  # approvers' roles are re-checked at execution, as they are now

@@ -44,9 +44,11 @@ def request(store: Store, *, incident_id: str, action: PlannedAction, decision: 
                                 f"(hash {stored.params_hash[:12]}, requested {action.params_hash[:12]})")
         existing = session.scalars(select(ApprovalRow).where(
             ApprovalRow.action_id == action.action_id, ApprovalRow.params_hash == action.params_hash,
-            ApprovalRow.status == "pending")).first()
-        # A graph node re-runs from its top on resume: asking again must not open a second request.
-        if existing is not None and as_utc(existing.expires_at) > now:
+            ApprovalRow.status.in_(("pending", "approved")))).first()
+        # A graph node re-runs from its top on resume: asking again must not open a second request. An
+        # approved one is returned too: a process can stop after the request became visible but before its
+        # thread paused on it, and the human's answer must then still apply when the thread is run again.
+        if existing is not None and (existing.status == "approved" or as_utc(existing.expires_at) > now):
             return existing
         row = ApprovalRow(
             id=f"apr-{uuid.uuid4().hex[:12]}", incident_id=incident_id, action_id=action.action_id,

@@ -88,3 +88,39 @@ def test_approving_twice_is_refused_with_a_clear_message(tmp_path: Path) -> None
                            timeout=300)
     assert again.returncode == 2
     assert "already" in again.stdout.lower()
+
+
+class _ProcessDies(BaseException):
+    """Stands for the process being killed: nothing after it runs and no handler catches it."""
+
+
+class _DiesOnPost:
+    """An approval channel whose process dies the moment the request is visible, before the thread pauses."""
+
+    name = "dies"
+
+    def post(self, request: dict) -> None:
+        raise _ProcessDies
+
+
+def test_killed_after_the_request_became_visible_but_before_the_thread_paused(home: Path, monkeypatch) -> None:
+    from opsgraph.runtime import Runtime
+    from opsgraph.scenario_run import run_scenario
+    from opsgraph.settings import Settings
+    from tests.opsgraph.conftest import scenario
+
+    monkeypatch.setenv("OPSGRAPH_MEMORY", "0")
+    with Runtime(Settings.from_env(), channels=[_DiesOnPost()]) as first:
+        try:
+            run_scenario(first, scenario("02_"), approver=None)
+        except _ProcessDies:
+            pass
+        (pending,) = first.store.approvals(status="pending")
+        assert first.waiting_on(pending.incident_id) == []  # the thread never reached its pause
+    with Runtime(Settings.from_env()) as second:  # a new process answers
+        result = second.decide(pending.id, approve=True, user="alice")
+        assert result.ended == "resolved"
+        actions = second.store.actions(pending.incident_id)
+        assert [a.name for a in actions if a.status == "executed"] == ["rollback_model"]
+        assert [a.id for a in second.store.approvals(incident_id=pending.incident_id)] == [pending.id]
+        assert audit.verify(second.store).ok

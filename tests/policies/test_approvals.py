@@ -58,6 +58,18 @@ def test_request_again_returns_the_same_pending_request(store):
     assert len(store.approvals()) == 1
 
 
+def test_request_again_after_approval_returns_the_approved_request_but_not_a_rejected_one(store):
+    action = plan(store)
+    row = ask(store, action)
+    approvals.decide(store, row.id, user="alice", roles=APPROVER, approve=True, now=NOW)
+    again = ask(store, action)  # the node re-ran after its process died: the human's answer still holds
+    assert (again.id, again.status) == (row.id, "approved") and len(store.approvals()) == 1
+    other = plan(store, params={"to_version": "v2"})
+    refused = ask(store, other)
+    approvals.decide(store, refused.id, user="alice", roles=APPROVER, approve=False, now=NOW)
+    assert ask(store, other).id != refused.id  # a rejection is not reused: asking again opens a new request
+
+
 def test_request_needs_the_action_stored_first(store):
     action = PlannedAction(name="rollback_model", service="fraud")
     with pytest.raises(ApprovalError, match="is not stored"):
