@@ -65,7 +65,7 @@ class MonitorSettings:
     sharpness_gain_min: float = 0.08  # scores this much more confident (mean |2s-1|): a feedback loop is a suspect
     # Streaming anomaly scores of the per-tick metrics: a finding when a point of the latest window scores this
     # high. 0.97 (a surprise ratio of ~32 over the series' own 99th percentile) raised nothing in the ten bundled
-    # control scenarios, 0.9 raised 7 and the NAB-tuned 0.6 raised 201 (every service x metric x scan is a test).
+    # control scenarios, 0.9 raised 7 and the NAB-tuned 0.6 raised 60 (python -m bench.metric_anomaly_flags).
     anomaly_threshold: float = 0.97
     anomaly_history_min: float = 24 * 60.0  # history each metric's detector reads (its season needs 3 days)
     anomaly_material_share: float = 0.5  # a rise counts from this share of its SLO (utilisations: of 1)
