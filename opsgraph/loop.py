@@ -39,6 +39,7 @@ from pydantic import BaseModel
 
 import sims
 from memory.models import IncidentRow
+from memory.store import OPEN_STATUSES
 from opsgraph.integrations import alertmanager
 from opsgraph.integrations.channels import OutcomeNotifier
 from opsgraph.runtime import RunResult, Runtime
@@ -208,7 +209,7 @@ class ServiceLoop:
         # Approvers' roles are re-checked when an action executes (agents.execute), against the
         # identity book as it is now: a removed token or Slack mapping no longer counts.
         self.runtime.deps.roles = self.rolebook()
-        report.resumed = self.resume_decided()
+        report.resumed = [*self.continue_stopped(), *self.resume_decided()]
         registry = self.runtime.registry
         if self.world.done:
             self._restart_world()
@@ -277,6 +278,20 @@ class ServiceLoop:
             return []
         return [p["approval_id"] for task in snapshot.tasks for intr in task.interrupts
                 for p in (intr.value or {}).get("pending", [])]
+
+    def continue_stopped(self) -> list[RunResult]:
+        """Run on every unfinished incident whose thread stopped between two checkpoints (its process died)."""
+        results = []
+        unfinished = [i for status in OPEN_STATUSES for i in self.runtime.store.incidents(status=status)]
+        for incident in unfinished:
+            if incident.source_id is None:
+                continue
+            with self.runtime.registry.locked(incident.source_id):
+                result = self.runtime.continue_stopped(incident.id)
+            if result is not None:
+                log.info("loop.continued", extra={"incident_id": incident.id, "ended": result.ended})
+                results.append(result)
+        return results
 
     def resume_decided(self) -> list[RunResult]:
         """Resume every thread whose pending approval was approved, rejected or expired since."""

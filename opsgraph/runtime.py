@@ -136,6 +136,14 @@ class Runtime:
         snapshot = self.graph.get_state({"configurable": {"thread_id": incident_id}})
         return bool(snapshot.next) and not any(task.interrupts for task in snapshot.tasks)
 
+    def continue_stopped(self, incident_id: str, *, on_step: StepCallback | None = None) -> RunResult | None:
+        """Run a thread whose process died between two checkpoints on to its next pause or end; caller holds the
+        world's lock. None when the thread is not stopped mid-way (it waits, has ended, or never started)."""
+        incident = self.store.incident(incident_id)
+        if incident is None or not self._stopped_midway(incident_id):
+            return None
+        return self._finish(incident_id, incident.service, on_step, None)
+
     def resume(self, incident_id: str, answer: dict[str, Any], *, on_step: StepCallback | None = None) -> RunResult:
         """Resume a thread paused on an approval with the decision; caller holds the world's lock.
 
@@ -144,10 +152,10 @@ class Runtime:
         incident = self.store.incident(incident_id)
         if incident is None:
             raise KeyError(f"unknown incident {incident_id!r}")
-        if answer.get("approval_id") not in self.waiting_on(incident_id) and self._stopped_midway(incident_id):
-            # The process running it stopped after the approval became visible but before the thread
-            # paused on it: run it to its pause first (re-running a node reuses its approval request).
-            self._finish(incident_id, incident.service, on_step, None)
+        if answer.get("approval_id") not in self.waiting_on(incident_id):
+            # The process running it may have stopped after the approval became visible but before the
+            # thread paused on it: run it to its pause first (re-running a node reuses its approval request).
+            self.continue_stopped(incident_id, on_step=on_step)
         if answer.get("approval_id") not in self.waiting_on(incident_id):
             return RunResult(incident_id, incident.status)
         self.deps.roles = self.identity_book()  # approvers' roles are re-checked at execution, as they are now

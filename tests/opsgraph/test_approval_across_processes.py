@@ -7,10 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from memory.store import Store, sqlite_url
-from policies import audit
+from policies import approvals, audit
 
 OPSGRAPH = [sys.executable, "-m", "opsgraph.cli"]
 
@@ -124,3 +125,30 @@ def test_killed_after_the_request_became_visible_but_before_the_thread_paused(ho
         assert [a.name for a in actions if a.status == "executed"] == ["rollback_model"]
         assert [a.id for a in second.store.approvals(incident_id=pending.incident_id)] == [pending.id]
         assert audit.verify(second.store).ok
+
+
+def test_the_loop_carries_on_a_thread_whose_process_died_before_it_paused(home: Path, monkeypatch) -> None:
+    from opsgraph.loop import ServiceLoop
+    from opsgraph.runtime import Runtime
+    from opsgraph.settings import Settings
+    from tests.stubs.fleet import fast_scenario
+
+    monkeypatch.setenv("OPSGRAPH_MEMORY", "0")
+    scenario = fast_scenario(home.parent, "02_bad_model_deploy.yaml")
+    with Runtime(Settings.from_env(), channels=[_DiesOnPost()]) as first:
+        loop = ServiceLoop(first, scenario=scenario, interval_s=0)
+        try:
+            for _ in range(200):
+                loop.step()
+        except _ProcessDies:
+            pass
+        (pending,) = first.store.approvals(status="pending")
+        assert first.waiting_on(pending.incident_id) == []
+    with Runtime(Settings.from_env()) as second:  # the loop restarts; the decision came in through Slack
+        approvals.decide(second.store, pending.id, user="alice", roles={"approver"}, approve=True,
+                         now=datetime.now(UTC))
+        report = ServiceLoop(second, scenario=scenario, interval_s=0).step()
+        assert pending.incident_id in [r.incident_id for r in report.resumed]
+        assert second.store.incident(pending.incident_id).status == "resolved"
+        assert [a.name for a in second.store.actions(pending.incident_id) if a.status == "executed"] == [
+            "rollback_model"]
