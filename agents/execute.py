@@ -67,6 +67,12 @@ def execute_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
         if step.status != "approved":
             continue
         action = planned(step)
+        stored = deps.store.action(action.action_id)
+        if stored is not None and stored.status == "executed":
+            # This node is running again after its process died past the execution: never run an action twice.
+            step.status, step.result = "executed", dict(stored.result or {})
+            lines.append(f"{action.name} already executed before the restart")
+            continue
         refusal = _refusal(step, action, deps, deps.clock(), state)
         if refusal:
             step.status = "refused"
@@ -83,6 +89,7 @@ def execute_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
                 step.status, step.result = ("executed" if result.ok else "failed"), result.model_dump(mode="json")
             except (PlatformError, TransientPlatformError) as exc:
                 step.status, step.result = "failed", {"detail": f"{type(exc).__name__}: {exc}"}
+            deps.sources.commit(state["source_id"])  # the platform's new state is saved before the action row says so
         deps.store.update_action(action.action_id, status=step.status, result=step.result, executed_at=source.now())
         audit.append(deps.store, actor=step.approved_by or deps.actor, kind="action.executed",
                      incident_id=state["incident_id"], subject=action.name,

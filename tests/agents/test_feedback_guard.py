@@ -47,3 +47,26 @@ def test_quarantine_first_then_retrain_is_allowed(tmp_path: Path) -> None:
     steps, executed = run_gate(tmp_path, ["quarantine_feedback", "retrain_model"])
     assert [s.outcome for s in steps] == ["auto", "auto"]
     assert executed == ["quarantine_feedback", "retrain_model"]
+
+
+def test_execute_running_again_after_a_restart_never_runs_an_action_twice(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'again.sqlite'}")
+    platform = RecordingPlatform()
+    deps = AgentDeps(store=store, sources=Registry(StaticSource(ServiceInfo(name="svc", environment="staging")),
+                                                   platform),
+                     catalogue=CATALOGUE, policy=PolicyEngine.load(), roles=ROLES, clock=lambda: START)
+    store.add(IncidentRow(id="inc-1", service="svc", source_id="w", status="open", opened_at=START))
+    action = PlannedAction(name="quarantine_feedback", service="svc", params={})
+    store.add(ActionRow(id=action.action_id, incident_id="inc-1", name=action.name, service=action.service,
+                        params=action.params, params_hash=action.params_hash, planned_at=START))
+    state: dict[str, Any] = {"incident_id": "inc-1", "source_id": "w", "service": "svc", "findings": [],
+                             "diagnosis": {"confidence": 0.9},
+                             "plan": [PlanStep(action=action.model_dump(mode="json")).model_dump(mode="json")]}
+    state.update(compliance_node(state, deps))
+    before = dict(state)
+    first = execute_node(before, deps)  # the process dies after this, before the checkpoint: the node runs again
+    again = execute_node(before, deps)
+    assert [a.name for a in platform.executed] == ["quarantine_feedback"]
+    assert [PlanStep(**s).status for s in again["plan"]] == ["executed"]
+    assert PlanStep(**again["plan"][0]).result == PlanStep(**first["plan"][0]).result
+    assert "already executed before the restart" in again["timeline"][0]["text"]
