@@ -96,7 +96,6 @@ def execute_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:
                      payload={"action_id": action.action_id, "params_hash": action.params_hash,
                               "status": step.status, "detail": step.result.get("detail", "")})
         lines.append(f"{action.name} {step.status}: {step.result.get('detail', '')}".rstrip(": "))
-    deps.sources.commit(state["source_id"])
     deps.store.update_incident(state["incident_id"], status="executing")
     return {"plan": [s.model_dump(mode="json") for s in steps],
             "timeline": [event("execute", "; ".join(lines) or "nothing to execute")]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,10 +23,25 @@ from tools.slo import error_rate_check, latency_slo
 FINDING_KINDS = ("null_rate", "feature_drift", "prediction_drift", "performance_drop", "latency_slo", "error_rate",
                  "memory_pressure", "metric_anomaly")
 
-ANOMALY_FORESHADOWS = {"p95_ms": "latency_slo", "gpu_util": "latency_slo", "cpu_util": "latency_slo",
-                       "utilization": "latency_slo", "error_rate": "error_rate"}
-"""The threshold symptom an unusual rise of each metric is an early sign of (saturation queues requests, so a
-utilisation rise stands for latency). Traffic has none: a traffic anomaly alone is escalated, not diagnosed."""
+
+class WatchedMetric(NamedTuple):
+    """How the monitor reads an anomaly in one per-tick metric."""
+
+    layer: str  # the layer an anomaly in it belongs to
+    harmful: int  # +1: only a rise is harmful (a latency that falls back is a recovery); 0: either way
+    foreshadows: str | None  # the threshold symptom an unusual rise is an early sign of
+
+
+ANOMALY_METRICS = {"p95_ms": WatchedMetric("infrastructure", 1, "latency_slo"),
+                   "gpu_util": WatchedMetric("infrastructure", 1, "latency_slo"),
+                   "cpu_util": WatchedMetric("infrastructure", 1, "latency_slo"),
+                   "utilization": WatchedMetric("infrastructure", 1, "latency_slo"),
+                   "rps": WatchedMetric("application", 0, None),
+                   "error_rate": WatchedMetric("application", 1, "error_rate")}
+"""Per-tick metrics the streaming anomaly detector watches. Saturation queues requests, so a utilisation rise
+stands for latency; traffic foreshadows nothing and may go either way (traffic that vanishes matters as much as
+a surge): a traffic anomaly alone is escalated, not diagnosed. Memory has its own trend check
+(``memory_pressure``)."""
 
 
 def symptom_kinds(findings: Sequence[Finding]) -> set[str]:
@@ -33,20 +49,14 @@ def symptom_kinds(findings: Sequence[Finding]) -> set[str]:
     kinds = {f.kind for f in findings}
     for f in findings:
         if f.kind == "metric_anomaly":
-            kinds.update(ANOMALY_FORESHADOWS[m] for m in f.figures.get("metrics", {}) if m in ANOMALY_FORESHADOWS)
+            watched = [ANOMALY_METRICS.get(m) for m in f.figures.get("metrics", {})]
+            kinds.update(w.foreshadows for w in watched if w is not None and w.foreshadows)
     return kinds
 
 
 RECOVERY_KINDS = tuple(k for k in FINDING_KINDS if k != "metric_anomaly")
 """Checks that can tell whether a fix worked: thresholds judged on the post-fix window alone. The anomaly
 detector cannot: it re-learns a level that persists, so its silence after a fix proves nothing."""
-
-ANOMALY_METRICS = {"p95_ms": ("infrastructure", 1), "gpu_util": ("infrastructure", 1),
-                   "cpu_util": ("infrastructure", 1), "utilization": ("infrastructure", 1),
-                   "rps": ("application", 0), "error_rate": ("application", 1)}
-"""Per-tick metrics the streaming anomaly detector watches: the layer an anomaly in each belongs to and the
-harmful direction (+1 up, 0 either: traffic that vanishes matters as much as a surge). A latency or error rate
-that falls back is a recovery, not an incident. Memory has its own trend check (``memory_pressure``)."""
 
 _PROFILES: OrderedDict[tuple, ReferenceProfile] = OrderedDict()
 _PROFILE_CACHE_SIZE = 64
@@ -103,7 +113,8 @@ def scan(
     accuracy_alpha: float | None = None,
 ) -> Scan:
     """Run every check in ``kinds`` on the service's latest window; return findings and tool results."""
-    window = source.window(info.name, window_min or settings.window_min)
+    minutes = window_min or settings.window_min
+    window = source.window(info.name, minutes)
     reference = source.reference(info.name)
     observed_at = source.now().isoformat()
     out = Scan()
@@ -195,7 +206,7 @@ def scan(
     def check_metric_anomalies() -> None:
         history = source.window(info.name, settings.anomaly_history_min)
         step = tick_minutes(history)
-        recent = max(1, round((window_min or settings.window_min) / step))  # points of the latest window
+        recent = max(1, round(minutes / step))  # points of the latest window
         day = round(24 * 60 / step)
         # Material: an unusual rise only counts once the metric is part-way to its limit, so a first error
         # after a day of none, or a p95 that doubles from 10 ms, is not an incident.
@@ -203,7 +214,7 @@ def scan(
         material = {"p95_ms": share * info.slo_p95_ms, "error_rate": share * settings.error_rate_slo,
                     "gpu_util": share, "cpu_util": share, "utilization": share}
         flagged: list[tuple[str, ToolResult]] = []
-        for metric, (_layer, harmful) in ANOMALY_METRICS.items():
+        for metric, watched in ANOMALY_METRICS.items():
             series = history.metrics.get(metric)
             if series is None or len(series) == 0:
                 continue
@@ -215,7 +226,7 @@ def scan(
             if not (result.ok and last is not None and last >= len(series) - recent):
                 continue
             value = result.figure("last_value")
-            if harmful == 0 or ((value - result.figure("last_expected")) * harmful > 0
+            if watched.harmful == 0 or ((value - result.figure("last_expected")) * watched.harmful > 0
                                 and value >= material.get(metric, 0.0)):
                 flagged.append((metric, result))
         if not flagged:
@@ -224,8 +235,8 @@ def scan(
         metric, top = flagged[0]
         parts = [f"{m} {r.cite('last_value', '{:.4g}')} where {r.cite('last_expected', '{:.4g}')} was expected "
                  f"(score {r.cite('last_score', '{:.2f}')})" for m, r in flagged]
-        add("metric_anomaly", ANOMALY_METRICS[metric][0], "warning", top,
-            f"unusual {', '.join(parts)} in the last {window_min or settings.window_min:.0f} min against the "
+        add("metric_anomaly", ANOMALY_METRICS[metric].layer, "warning", top,
+            f"unusual {', '.join(parts)} in the last {minutes:.0f} min against the "
             f"metric's own last {settings.anomaly_history_min / 60:.0f} h")
         out.findings[-1].figures.update(metric=metric, metrics={m: r.figure("last_score") for m, r in flagged},
                                         values={m: r.figure("last_value") for m, r in flagged},

@@ -16,34 +16,53 @@ MAX_SCALING_ROUNDS = 4
 SATURATED = 0.8  # utilisation (arrival rate / capacity) at which a service is still short of replicas
 
 
+def _utilisation_trend(source: Any, service: str, minutes: float, limit: float,
+                       results: list[ToolResult]) -> ToolResult | None:
+    """``resource_trend`` of the service's utilisation over the last ``minutes`` against ``limit`` (None: no series)."""
+    window = source.window(service, minutes)
+    util = window.metrics.get("utilization")
+    if util is None or len(util) == 0:
+        return None
+    result = resource_trend(util, limit=limit, step_min=tick_minutes(window), horizon_min=minutes)
+    results.append(result)
+    return result
+
+
 def _still_short_of_capacity(source: Any, service: str, wait: float, results: list[ToolResult]) -> ToolResult | None:
     """The scaled service's utilisation over the verify window: still at (or climbing to) saturation?"""
     info = service_info(source, service)
     if info.replicas >= info.max_replicas:
         return None
-    window = source.window(service, wait)
-    util = window.metrics.get("utilization")
-    if util is None or len(util) == 0:
-        return None
-    result = resource_trend(util, limit=SATURATED, step_min=tick_minutes(window), horizon_min=wait)
-    results.append(result)
-    return result if result.ok and result.figure("at_risk") else None
+    result = _utilisation_trend(source, service, wait, SATURATED, results)
+    return result if result is not None and result.ok and result.figure("at_risk") else None
 
 
-def _p95_before(state: IncidentState) -> list[float | None]:
+def _still_overloaded(source: Any, service: str, minutes: float, results: list[ToolResult]) -> bool:
+    """Arrivals still beat capacity after scaling (utilisation level >= 1): the queue can only grow, so say so now."""
+    result = _utilisation_trend(source, service, minutes, 1.0, results)
+    return bool(result is not None and result.ok and result.figure("level") >= result.figure("limit"))
+
+
+def _scaled_service(state: IncidentState) -> str | None:
+    """The service scaled when the executed plan is a single scale-up, else None."""
+    executed = [PlanStep(**s) for s in state.get("plan", []) if s.get("status") == "executed"]
+    return executed[0].action["service"] if [s.action["name"] for s in executed] == ["scale_up"] else None
+
+
+def _p95_before(state: IncidentState) -> float | None:
     """p95 latency at the last look before this verify: the previous round's check, else the incident's findings.
 
     The previous round counts because a fault caught early (by a metric anomaly, while still ramping) is
     worse at the first verify than when it was found; what matters then is whether the next step lowered it.
     """
     if state.get("last_p95_ms") is not None:
-        return [state["last_p95_ms"]]
+        return state["last_p95_ms"]
     for f in state["findings"]:
         if f["kind"] == "latency_slo":
-            return [f["figures"].get("p95_ms")]
+            return f["figures"].get("p95_ms")
         if f["kind"] == "metric_anomaly" and "p95_ms" in f["figures"].get("values", {}):
-            return [f["figures"]["values"]["p95_ms"]]
-    return []
+            return f["figures"]["values"]["p95_ms"]
+    return None
 
 
 def _scaling_helped(state: IncidentState, post: list[Finding], source: Any = None, wait: float = 60.0,
@@ -54,38 +73,18 @@ def _scaling_helped(state: IncidentState, post: list[Finding], source: Any = Non
     outrun the first scaling step: p95 is then worse than before, yet the scaled service is still
     saturated, so the fix is more of the same, not an undo.
     """
-    steps = [PlanStep(**s) for s in state.get("plan", [])]
-    executed = [s for s in steps if s.status == "executed"]
-    if [s.action["name"] for s in executed] != ["scale_up"] or state.get("rounds", 0) + 1 >= MAX_SCALING_ROUNDS:
+    scaled = _scaled_service(state)
+    if scaled is None or state.get("rounds", 0) + 1 >= MAX_SCALING_ROUNDS:
         return False
     if {f.kind for f in post} - {"latency_slo", "error_rate"}:
         return False
     before = _p95_before(state)
     after = [f.figures.get("p95_ms") for f in post if f.kind == "latency_slo"]
-    if before and before[0] is not None and (not after or (after[0] is not None and after[0] < before[0])):
+    if before is not None and (not after or (after[0] is not None and after[0] < before)):
         return True
     if source is None:
         return False
-    return _still_short_of_capacity(source, executed[0].action["service"], wait,
-                                    results if results is not None else []) is not None
-
-
-def _scaled_service(state: IncidentState) -> str | None:
-    """The service a plan of only executed scale-ups scaled, else None."""
-    executed = [PlanStep(**s) for s in state.get("plan", []) if s.get("status") == "executed"]
-    names = {s.action["name"] for s in executed}
-    return executed[0].action["service"] if executed and names == {"scale_up"} else None
-
-
-def _still_overloaded(source: Any, service: str, minutes: float, results: list[ToolResult]) -> bool:
-    """Arrivals still beat capacity after scaling (utilisation level >= 1): the queue can only grow, so say so now."""
-    window = source.window(service, minutes)
-    util = window.metrics.get("utilization")
-    if util is None or len(util) == 0:
-        return False
-    result = resource_trend(util, limit=1.0, step_min=tick_minutes(window), horizon_min=minutes)
-    results.append(result)
-    return bool(result.ok and result.figure("level") >= result.figure("limit"))
+    return _still_short_of_capacity(source, scaled, wait, results if results is not None else []) is not None
 
 
 def verify_node(state: IncidentState, deps: AgentDeps) -> dict[str, Any]:

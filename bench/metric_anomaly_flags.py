@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from agents.deps import MonitorSettings
-from agents.monitor import ANOMALY_METRICS, scan
+from agents.monitor import scan
 from sims.scenario import Scenario, load_scenarios
 from sims.world import SimWorld
-from tools.anomaly import anomaly_scan
 
 
 def flags(scenario: Scenario, threshold: float, every: float) -> tuple[list[float], list[float]]:
@@ -33,20 +32,15 @@ def flags(scenario: Scenario, threshold: float, every: float) -> tuple[list[floa
     world = SimWorld.from_scenario(scenario)
     raw: list[float] = []
     found: list[float] = []
+    recent = max(1, round(every / scenario.tick_min))
     while not world.done:
         world.advance(every)
         for info in world.services():
-            history = world.window(info.name, settings.anomaly_history_min)
-            recent = max(1, round(every / scenario.tick_min))
-            for metric in ANOMALY_METRICS:
-                series = history.metrics.get(metric)
-                if series is None or len(series) == 0:
-                    continue
-                result = anomaly_scan(series, period=0, threshold=threshold)
-                last = result.figure("last_index")
-                if result.ok and last is not None and last >= len(series) - recent:
-                    raw.append(world.elapsed_min)
-            found += [world.elapsed_min] * len(scan(world, info, settings, kinds=("metric_anomaly",)).findings)
+            checked = scan(world, info, settings, kinds=("metric_anomaly",))
+            # The check's own detector runs, one per metric: "raw" is any of them flagging the latest step.
+            raw += [world.elapsed_min for r in checked.results
+                    if r.ok and r.figure("last_index") is not None and r.figure("last_index") >= r.inputs["n"] - recent]
+            found += [world.elapsed_min] * len(checked.findings)
     return raw, found
 
 

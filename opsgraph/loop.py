@@ -284,7 +284,8 @@ class ServiceLoop:
         results = []
         unfinished = [i for status in OPEN_STATUSES for i in self.runtime.store.incidents(status=status)]
         for incident in unfinished:
-            if incident.source_id is None:
+            # A cheap read first: the world's lock is only taken for a thread that needs carrying on.
+            if incident.source_id is None or not self.runtime.stopped_midway(incident.id):
                 continue
             with self.runtime.registry.locked(incident.source_id):
                 result = self.runtime.continue_stopped(incident.id)

@@ -131,7 +131,7 @@ class Runtime:
         return [p["approval_id"] for task in snapshot.tasks for intr in task.interrupts
                 for p in intr.value.get("pending", [])] if snapshot.next else []
 
-    def _stopped_midway(self, incident_id: str) -> bool:
+    def stopped_midway(self, incident_id: str) -> bool:
         """The thread has nodes left to run yet pauses on nothing: its process died between two checkpoints."""
         snapshot = self.graph.get_state({"configurable": {"thread_id": incident_id}})
         return bool(snapshot.next) and not any(task.interrupts for task in snapshot.tasks)
@@ -140,7 +140,7 @@ class Runtime:
         """Run a thread whose process died between two checkpoints on to its next pause or end; caller holds the
         world's lock. None when the thread is not stopped mid-way (it waits, has ended, or never started)."""
         incident = self.store.incident(incident_id)
-        if incident is None or not self._stopped_midway(incident_id):
+        if incident is None or not self.stopped_midway(incident_id):
             return None
         return self._finish(incident_id, incident.service, on_step, None)
 
