@@ -271,14 +271,6 @@ class ServiceLoop:
                                          "ended": result.ended, "minute": self.world.elapsed_min})
 
     # -- resuming threads whose approval was decided elsewhere
-    def _waiting_on(self, incident_id: str) -> list[str]:
-        """Approval ids the incident's thread is interrupted on."""
-        snapshot = self.runtime.graph.get_state({"configurable": {"thread_id": incident_id}})
-        if not snapshot.next:
-            return []
-        return [p["approval_id"] for task in snapshot.tasks for intr in task.interrupts
-                for p in (intr.value or {}).get("pending", [])]
-
     def continue_stopped(self) -> list[RunResult]:
         """Run on every unfinished incident whose thread stopped between two checkpoints (its process died)."""
         results = []
@@ -308,7 +300,7 @@ class ServiceLoop:
         return results
 
     def _decided(self, incident_id: str) -> Any:
-        for approval_id in self._waiting_on(incident_id):
+        for approval_id in self.runtime.waiting_on(incident_id):
             row = self.runtime.store.approval(approval_id)
             if row is not None and row.status != "pending":
                 return row

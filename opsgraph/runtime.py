@@ -129,7 +129,7 @@ class Runtime:
         """Approval ids the incident's thread is paused on (empty when it is not waiting)."""
         snapshot = self.graph.get_state({"configurable": {"thread_id": incident_id}})
         return [p["approval_id"] for task in snapshot.tasks for intr in task.interrupts
-                for p in intr.value.get("pending", [])] if snapshot.next else []
+                for p in (intr.value or {}).get("pending", [])] if snapshot.next else []
 
     def stopped_midway(self, incident_id: str) -> bool:
         """The thread has nodes left to run yet pauses on nothing: its process died between two checkpoints."""

@@ -361,13 +361,17 @@ def anomaly_scan(
                             f"{values.size - gaps.sum()}", inputs=inputs)
     update, predict = detector.update, detector.predict
     scores = np.zeros(values.size)
-    expected = np.full(values.size, np.nan)
+    last_expected: float | None = None  # the model's forecast of the latest flagged point
     start = int(np.argmax(~gaps))  # leading gaps: nothing to predict them from
     for i, (x, gap) in enumerate(zip(values[start:].tolist(), gaps[start:].tolist(), strict=True), start):
         # A gap is filled with the model's own prediction: it keeps the seasonal phase and cannot alarm.
-        expected[i] = predict()
-        score = update(expected[i] if gap else x)
-        scores[i] = 0.0 if gap else score
+        guess = predict()
+        score = update(guess if gap else x)
+        if gap:
+            continue
+        scores[i] = score
+        if score >= limit:
+            last_expected = guess
     hits = np.flatnonzero(scores >= limit)
     top = int(np.argmax(scores))
     figures = {
@@ -380,7 +384,7 @@ def anomaly_scan(
         "last_index": int(hits[-1]) if hits.size else None,
         "last_score": float(scores[hits[-1]]) if hits.size else None,
         "last_value": float(values[hits[-1]]) if hits.size else None,
-        "last_expected": float(expected[hits[-1]]) if hits.size else None,  # the model's forecast of that point
+        "last_expected": last_expected,  # the model's forecast of that point
         "period": detector.period,
         "n": int(values.size - gaps.sum()),
     }
